@@ -1,0 +1,218 @@
+// Package db owns Roster's SQLite storage: the schema (embedded, versioned
+// migrations), the connection pools and every SQL query. No other package
+// holds SQL.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("db: not found")
+
+// DB holds one writer connection (SQLite allows one writer at a time, so
+// queueing in Go is cheaper than SQLITE_BUSY retries) and a pool of readers.
+type DB struct {
+	w   *sql.DB
+	r   *sql.DB
+	Now func() time.Time // injectable clock; defaults to time.Now
+}
+
+// Options tune Open; the zero value is right for the app.
+type Options struct {
+	Readers int // reader pool size, default 4
+}
+
+// Open creates the folder and the database file if needed, applies pending
+// migrations and returns the pools. A failed migration leaves the database
+// as it was and is returned as an error.
+func Open(ctx context.Context, path string, opts ...Options) (*DB, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.Readers <= 0 {
+		o.Readers = 4
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("db: create folder for %s: %w", path, err)
+		}
+	}
+	w, err := sql.Open("sqlite3", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("db: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	d := &DB{w: w, Now: time.Now}
+	if err := d.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite3", dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("db: open readers %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(o.Readers)
+	r.SetMaxIdleConns(o.Readers)
+	d.r = r
+	return d, nil
+}
+
+// dsn builds the go-sqlite3 connection string. SQLite-specific tuning lives
+// here and in pragmas below, nowhere else.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_busy_timeout", "5000")
+	q.Set("_foreign_keys", "on")
+	if readOnly {
+		q.Set("mode", "ro")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Close checkpoints the WAL and closes both pools.
+func (d *DB) Close() error {
+	var errs []error
+	if d.r != nil {
+		errs = append(errs, d.r.Close())
+	}
+	if d.w != nil {
+		_, _ = d.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		errs = append(errs, d.w.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Ping reports whether the database answers and is fully migrated.
+func (d *DB) Ping(ctx context.Context) error {
+	var n int
+	if err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return fmt.Errorf("db: ping: %w", err)
+	}
+	files, err := migrationNames()
+	if err != nil {
+		return err
+	}
+	if n < len(files) {
+		return fmt.Errorf("db: %d of %d migrations applied", n, len(files))
+	}
+	return nil
+}
+
+// Tx runs fn in one write transaction: committed if fn returns nil, rolled
+// back otherwise.
+func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := d.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("db: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("db: commit: %w", err)
+	}
+	return nil
+}
+
+func (d *DB) now() time.Time {
+	if d.Now == nil {
+		return time.Now().UTC()
+	}
+	return d.Now().UTC()
+}
+
+// ts formats a time the way every timestamp column stores it: RFC 3339 with
+// milliseconds, UTC, so that text order is time order.
+func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// parseTS reads a timestamp written by ts; a zero time for "".
+func parseTS(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse("2006-01-02T15:04:05.000Z", s)
+	if err != nil {
+		t, _ = time.Parse(time.RFC3339Nano, s)
+	}
+	return t
+}
+
+func migrationNames() ([]string, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("db: read migrations: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// migrate applies, in name order, every embedded migration not yet recorded
+// in schema_migrations; each in its own transaction with its record, so a
+// failing file changes nothing and stops the start.
+func (d *DB) migrate(ctx context.Context) error {
+	if _, err := d.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version TEXT PRIMARY KEY,
+		applied_at TEXT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("db: create schema_migrations: %w", err)
+	}
+	names, err := migrationNames()
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		var done int
+		if err := d.w.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, name).Scan(&done); err != nil {
+			return fmt.Errorf("db: read schema_migrations: %w", err)
+		}
+		if done > 0 {
+			continue
+		}
+		body, err := migrationFS.ReadFile("migrations/" + name)
+		if err != nil {
+			return fmt.Errorf("db: read migration %s: %w", name, err)
+		}
+		err = d.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, name, ts(d.now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("db: migration %s failed, database left unchanged: %w", name, err)
+		}
+	}
+	return nil
+}
