@@ -32,15 +32,15 @@ func mustTime(t testing.TB, s string) time.Time {
 // TestFixtures_AllCovered fails when a fixture is added without a decoding test.
 func TestFixtures_AllCovered(t *testing.T) {
 	covered := map[string]bool{
-		"workos-go_dsync-group-user-added-event.json":   true,
-		"workos-go_dsync-user-updated-event.json":       true,
+		"workos-go_dsync-group-user-added-event.json":    true,
+		"workos-go_dsync-user-updated-event.json":        true,
 		"workos-go_list-directory-user-with-groups.json": true,
-		"workos-node_webhook-dsync-user-created.json":   true,
-		"workos-openapi-spec_event-list-example.json":   true,
-		"workos-python_webhook-signed-body.json":        true,
-		"workos-ruby_vcr_get-directory-user.json":       true,
-		"workos-ruby_vcr_list-directories-limit2.json":  true,
-		"workos-ruby_vcr_list-groups-with-before.json":  true,
+		"workos-node_webhook-dsync-user-created.json":    true,
+		"workos-openapi-spec_event-list-example.json":    true,
+		"workos-python_webhook-signed-body.json":         true,
+		"workos-ruby_vcr_get-directory-user.json":        true,
+		"workos-ruby_vcr_list-directories-limit2.json":   true,
+		"workos-ruby_vcr_list-groups-with-before.json":   true,
 	}
 	files, err := filepath.Glob(filepath.Join(fixtureDir, "*.json"))
 	if err != nil || len(files) == 0 {
