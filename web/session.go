@@ -15,7 +15,10 @@ import (
 
 const sessionName = "roster"
 
-const actorKey = "roster.actor"
+const (
+	actorKey   = "roster.actor"
+	sessionKey = "roster.session"
+)
 
 func (s *Server) newStore() *sessions.CookieStore {
 	st := sessions.NewCookieStore(s.Config.SessionHashKey, s.Config.SessionBlock)
@@ -46,10 +49,14 @@ func (s *Server) maxAge() time.Duration {
 // session returns the request's session; a bad or old cookie yields a new,
 // empty one (never an error page).
 func (s *Server) session(c echo.Context) *sessions.Session {
+	if sess, ok := c.Get(sessionKey).(*sessions.Session); ok {
+		return sess
+	}
 	sess, err := s.store.Get(c.Request(), sessionName)
 	if err != nil || sess == nil {
 		sess, _ = s.store.New(c.Request(), sessionName)
 	}
+	c.Set(sessionKey, sess)
 	return sess
 }
 
@@ -62,6 +69,7 @@ func (s *Server) startSession(c echo.Context, ss onboarding.Session) error {
 	sess.Values["ver"] = ss.Version
 	sess.Values["iat"] = now
 	sess.Values["seen"] = now
+	c.Set(sessionKey, sess) // later writes in this request (a flash) go to the new session
 	return sess.Save(c.Request(), c.Response())
 }
 
@@ -123,7 +131,12 @@ func (s *Server) actor(c echo.Context) onboarding.Actor {
 // the sign-in page (coming back afterwards).
 func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if _, ok := s.loadActor(c); ok {
+		_, ok := s.loadActor(c)
+		if p := c.Path(); p == "/*" || p == "" {
+			// No route matched: a 404 for everyone, not a sign-in detour.
+			return echo.ErrNotFound
+		}
+		if ok {
 			return next(c)
 		}
 		target := "/login"

@@ -62,7 +62,7 @@ func Open(ctx context.Context, path string, opts ...Options) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
 	d := &DB{w: w, Now: time.Now}
-	if err := d.migrate(ctx); err != nil {
+	if err := d.migrate(ctx, migrationFS); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func (d *DB) Ping(ctx context.Context) error {
 	if err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 		return fmt.Errorf("db: ping: %w", err)
 	}
-	files, err := migrationNames()
+	files, err := migrationNames(migrationFS)
 	if err != nil {
 		return err
 	}
@@ -162,8 +162,8 @@ func parseTS(s string) time.Time {
 	return t
 }
 
-func migrationNames() ([]string, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
+func migrationNames(fsys fs.FS) ([]string, error) {
+	entries, err := fs.ReadDir(fsys, "migrations")
 	if err != nil {
 		return nil, fmt.Errorf("db: read migrations: %w", err)
 	}
@@ -180,14 +180,14 @@ func migrationNames() ([]string, error) {
 // migrate applies, in name order, every embedded migration not yet recorded
 // in schema_migrations; each in its own transaction with its record, so a
 // failing file changes nothing and stops the start.
-func (d *DB) migrate(ctx context.Context) error {
+func (d *DB) migrate(ctx context.Context, fsys fs.FS) error {
 	if _, err := d.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version TEXT PRIMARY KEY,
 		applied_at TEXT NOT NULL
 	)`); err != nil {
 		return fmt.Errorf("db: create schema_migrations: %w", err)
 	}
-	names, err := migrationNames()
+	names, err := migrationNames(fsys)
 	if err != nil {
 		return err
 	}
@@ -199,7 +199,7 @@ func (d *DB) migrate(ctx context.Context) error {
 		if done > 0 {
 			continue
 		}
-		body, err := migrationFS.ReadFile("migrations/" + name)
+		body, err := fs.ReadFile(fsys, "migrations/"+name)
 		if err != nil {
 			return fmt.Errorf("db: read migration %s: %w", name, err)
 		}
