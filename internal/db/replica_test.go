@@ -1,0 +1,292 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+func openReplicaTest(t testing.TB) *DB {
+	t.Helper()
+	d, err := Open(context.Background(), filepath.Join(t.TempDir(), "replica.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+var t0 = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+
+func testUser(id, first, last string, updated time.Time) DirectoryUser {
+	return DirectoryUser{ID: id, DirectoryID: "directory_1", OrganizationID: "org_1", Email: first + "@example.com",
+		FirstName: first, LastName: last, State: "active", Role: "member", Roles: []string{"member"},
+		CustomAttributes: json.RawMessage(`{"department":"Engineering"}`), Department: "Engineering",
+		CreatedAt: t0, UpdatedAt: updated}
+}
+
+// write runs fn in one transaction with a replica writer.
+func write(t testing.TB, d *DB, fn func(w *ReplicaWriter) error) {
+	t.Helper()
+	ctx := context.Background()
+	if err := d.Tx(ctx, func(tx *sql.Tx) error { return fn(d.Replica(ctx, tx)) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newDirectory(t testing.TB, d *DB) {
+	write(t, d, func(w *ReplicaWriter) error {
+		if err := w.UpsertDirectory(Directory{ID: "directory_1", OrganizationID: "org_1", Name: "Acme", State: "linked"}); err != nil {
+			return err
+		}
+		return w.PutSyncState(SyncState{DirectoryID: "directory_1", OrganizationID: "org_1", Phase: PhaseUsers, Mode: ModeBackfill, Generation: 1})
+	})
+}
+
+func TestReplicaWriter_ApplyUserEventGuards(t *testing.T) {
+	d := openReplicaTest(t)
+	newDirectory(t, d)
+	write(t, d, func(w *ReplicaWriter) error { return w.ListUser(testUser("u1", "Ada", "Lovelace", t0.Add(time.Hour)), 1) })
+
+	tests := []struct {
+		name string
+		op   func(w *ReplicaWriter) (string, error)
+		want string
+	}{
+		{"older update is stale", func(w *ReplicaWriter) (string, error) {
+			return w.ApplyUserEvent(testUser("u1", "Old", "Name", t0), 1)
+		}, OutcomeStale},
+		{"same time applies", func(w *ReplicaWriter) (string, error) {
+			return w.ApplyUserEvent(testUser("u1", "Ada", "King", t0.Add(time.Hour)), 1)
+		}, OutcomeApplied},
+		{"newer update applies", func(w *ReplicaWriter) (string, error) {
+			return w.ApplyUserEvent(testUser("u1", "Ada", "Byron", t0.Add(2*time.Hour)), 1)
+		}, OutcomeApplied},
+		{"delete applies", func(w *ReplicaWriter) (string, error) {
+			return w.DeleteUser(testUser("u1", "Ada", "Byron", t0.Add(2*time.Hour)), 1)
+		}, OutcomeApplied},
+		{"delete twice is stale", func(w *ReplicaWriter) (string, error) {
+			return w.DeleteUser(testUser("u1", "Ada", "Byron", t0.Add(2*time.Hour)), 1)
+		}, OutcomeStale},
+		{"update after delete is stale", func(w *ReplicaWriter) (string, error) {
+			return w.ApplyUserEvent(testUser("u1", "Ada", "Zombie", t0.Add(3*time.Hour)), 1)
+		}, OutcomeStale},
+		{"delete of an unknown user leaves a tombstone", func(w *ReplicaWriter) (string, error) {
+			return w.DeleteUser(testUser("u2", "Bob", "Late", t0), 1)
+		}, OutcomeApplied},
+		{"created after that delete is stale", func(w *ReplicaWriter) (string, error) {
+			return w.ApplyUserEvent(testUser("u2", "Bob", "Late", t0), 1)
+		}, OutcomeStale},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got string
+			write(t, d, func(w *ReplicaWriter) error {
+				var err error
+				got, err = tt.op(w)
+				return err
+			})
+			if got != tt.want {
+				t.Errorf("outcome = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	snap, err := d.Snapshot(context.Background(), "directory_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Users) != 0 {
+		t.Errorf("live users = %d, want 0 (both deleted)", len(snap.Users))
+	}
+}
+
+func TestReplicaWriter_SweepAndMemberKeys(t *testing.T) {
+	d := openReplicaTest(t)
+	newDirectory(t, d)
+	write(t, d, func(w *ReplicaWriter) error {
+		for _, u := range []DirectoryUser{testUser("u1", "Ada", "Lovelace", t0), testUser("u2", "Alan", "Turing", t0)} {
+			if err := w.ListUser(u, 1); err != nil {
+				return err
+			}
+		}
+		if err := w.ListGroup(DirectoryGroup{ID: "g1", DirectoryID: "directory_1", Name: "Eng"}, 1); err != nil {
+			return err
+		}
+		for _, u := range []string{"u1", "u2"} {
+			if _, err := w.ListMembership(Membership{DirectoryID: "directory_1", GroupID: "g1", UserID: u}, 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// Generation 2 sees only u1 and its membership: u2 is gone at the source.
+	var removed []Change
+	write(t, d, func(w *ReplicaWriter) error {
+		if err := w.ListUser(testUser("u1", "Ada", "Byron", t0.Add(time.Minute)), 2); err != nil {
+			return err
+		}
+		if err := w.ListGroup(DirectoryGroup{ID: "g1", DirectoryID: "directory_1", Name: "Eng"}, 2); err != nil {
+			return err
+		}
+		if _, err := w.ListMembership(Membership{DirectoryID: "directory_1", GroupID: "g1", UserID: "u1",
+			UserSortKey: UserSortKey("Ada", "Byron", "", "Ada@example.com")}, 2); err != nil {
+			return err
+		}
+		var err error
+		removed, err = w.Sweep("directory_1", 2)
+		return err
+	})
+	var ids []string
+	for _, c := range removed {
+		ids = append(ids, c.Kind+":"+c.ID)
+	}
+	if want := []string{"user:u2", "membership:g1/u2"}; !slices.Equal(ids, want) {
+		t.Errorf("removed = %v, want %v", ids, want)
+	}
+	snap, err := d.Snapshot(context.Background(), "directory_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Users) != 1 || len(snap.Memberships) != 1 {
+		t.Fatalf("snapshot = %d users, %d memberships; want 1, 1", len(snap.Users), len(snap.Memberships))
+	}
+	if got, want := snap.Memberships[0].UserSortKey, UserSortKey("Ada", "Byron", "", "Ada@example.com"); got != want {
+		t.Errorf("member sort key = %q, want %q", got, want)
+	}
+	// A rename through an event moves the member's sort key too.
+	write(t, d, func(w *ReplicaWriter) error {
+		_, err := w.ApplyUserEvent(testUser("u1", "Ada", "Countess", t0.Add(time.Hour)), 2)
+		return err
+	})
+	snap, _ = d.Snapshot(context.Background(), "directory_1")
+	if got, want := snap.Memberships[0].UserSortKey, UserSortKey("Ada", "Countess", "", "Ada@example.com"); got != want {
+		t.Errorf("member sort key after rename = %q, want %q", got, want)
+	}
+}
+
+func TestSearchReplicaUsers(t *testing.T) {
+	d := openReplicaTest(t)
+	newDirectory(t, d)
+	people := []DirectoryUser{
+		testUser("u1", "Zoë", "Ångström", t0),
+		testUser("u2", "Ἀθηνᾶ", "Παλλάς", t0),
+		testUser("u3", "Юлия", "Смирнова", t0),
+		testUser("u4", "Bob", "Builder", t0),
+		testUser("u6", "太郎", "山田", t0),
+	}
+	people[3].JobTitle = "Site engineer"
+	write(t, d, func(w *ReplicaWriter) error {
+		for _, u := range people {
+			if err := w.ListUser(u, 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	ctx := context.Background()
+	if got, _ := d.SearchReplicaUsers(ctx, "directory_1", "zoe", 10); len(got) != 0 {
+		t.Fatalf("search before the index is built found %d, want 0", len(got))
+	}
+	write(t, d, func(w *ReplicaWriter) error { return w.BuildSearchIndex("directory_1") })
+	// Kept live from here on: a new user and a rename.
+	write(t, d, func(w *ReplicaWriter) error {
+		if _, err := w.ApplyUserEvent(testUser("u5", "Ada", "Lovelace", t0), 1); err != nil {
+			return err
+		}
+		_, err := w.ApplyUserEvent(testUser("u4", "Robert", "Builder", t0.Add(time.Hour)), 1)
+		return err
+	})
+	tests := []struct {
+		q    string
+		want []string
+	}{
+		{"zoe", []string{"u1"}},
+		{"ANGS", []string{"u1"}},
+		{"ἀθη", []string{"u2"}},
+		{"山田", []string{"u6"}},
+		{"Смир", []string{"u3"}},
+		{"rob build", []string{"u4"}},
+		{"bob", nil},
+		{"site", nil}, // u4's job title went with the event, which had none
+		{"lovelace", []string{"u5"}},
+		{"example", []string{"u1", "u2", "u3", "u4", "u5", "u6"}},
+		{`"'*`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.q, func(t *testing.T) {
+			got, err := d.SearchReplicaUsers(ctx, "directory_1", tt.q, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, u := range got {
+				ids = append(ids, u.ID)
+			}
+			slices.Sort(ids)
+			if !slices.Equal(ids, tt.want) {
+				t.Errorf("search %q = %v, want %v", tt.q, ids, tt.want)
+			}
+		})
+	}
+	// A deleted user leaves the index.
+	write(t, d, func(w *ReplicaWriter) error { _, err := w.DeleteUser(testUser("u5", "Ada", "Lovelace", t0), 1); return err })
+	if got, _ := d.SearchReplicaUsers(ctx, "directory_1", "lovelace", 10); len(got) != 0 {
+		t.Errorf("deleted user still found")
+	}
+}
+
+func TestSyncState_RoundTrip(t *testing.T) {
+	d := openReplicaTest(t)
+	want := SyncState{DirectoryID: "directory_1", OrganizationID: "org_1", Phase: PhaseMemberships, Mode: ModeReconcile,
+		Generation: 3, PageCursor: "directory_user_9", GroupCursor: "directory_group_2", LoadStartedAt: t0,
+		UsersDone: 10, UsersTotal: 20, GroupsDone: 2, GroupsTotal: 3, MembershipsDone: 7, Changes: 4,
+		EventsCursor: "event_5", EventsSince: t0.Add(-time.Minute), LastEventAt: t0, LastPollAt: t0, LastSuccessAt: t0,
+		CaughtUpAt: t0, LastError: "WorkOS rejected the API key", LastErrorKind: "auth", LastErrorAt: t0,
+		EventsApplied: 1, EventsDuplicate: 2, EventsStale: 3, EventsFailed: 4, LastReconcileAt: t0}
+	write(t, d, func(w *ReplicaWriter) error { return w.PutSyncState(want) })
+	got, err := d.SyncState(context.Background(), "directory_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.UpdatedAt = time.Time{}
+	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+	if _, err := d.SyncState(context.Background(), "nope"); err != ErrNotFound {
+		t.Errorf("missing state: err = %v, want ErrNotFound", err)
+	}
+}
+
+// BenchmarkListUsersPage measures the backfill write path: one page of 100
+// listed users stored in one transaction.
+func BenchmarkListUsersPage(b *testing.B) {
+	d := openReplicaTest(b)
+	newDirectory(b, d)
+	custom := json.RawMessage(`{"department":"Engineering","job_title":"Engineer","manager_email":"boss@example.com","cost_center":"CC-1","location":"Berlin","employee_id":"E123","division":"R&D","team":"Platform"}`)
+	page := make([]DirectoryUser, 100)
+	n := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for i := range page {
+			n++
+			u := testUser(fmt.Sprintf("directory_user_%08d", n), fmt.Sprintf("First%d", n), fmt.Sprintf("Last%d", n%977), t0)
+			u.CustomAttributes = custom
+			page[i] = u
+		}
+		write(b, d, func(w *ReplicaWriter) error {
+			for _, u := range page {
+				if err := w.ListUser(u, 1); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "users/s")
+}
