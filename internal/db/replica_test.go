@@ -51,7 +51,9 @@ func newDirectory(t testing.TB, d *DB) {
 func TestReplicaWriter_ApplyUserEventGuards(t *testing.T) {
 	d := openReplicaTest(t)
 	newDirectory(t, d)
-	write(t, d, func(w *ReplicaWriter) error { return w.ListUser(testUser("u1", "Ada", "Lovelace", t0.Add(time.Hour)), 1) })
+	write(t, d, func(w *ReplicaWriter) error {
+		return w.ListUser(testUser("u1", "Ada", "Lovelace", t0.Add(time.Hour)), 1)
+	})
 
 	tests := []struct {
 		name string
@@ -234,7 +236,10 @@ func TestSearchReplicaUsers(t *testing.T) {
 		})
 	}
 	// A deleted user leaves the index.
-	write(t, d, func(w *ReplicaWriter) error { _, err := w.DeleteUser(testUser("u5", "Ada", "Lovelace", t0), 1); return err })
+	write(t, d, func(w *ReplicaWriter) error {
+		_, err := w.DeleteUser(testUser("u5", "Ada", "Lovelace", t0), 1)
+		return err
+	})
 	if got, _ := d.SearchReplicaUsers(ctx, "directory_1", "lovelace", 10); len(got) != 0 {
 		t.Errorf("deleted user still found")
 	}
