@@ -185,6 +185,13 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		switch {
 		case err != nil:
 			if attempt >= c.maxAttempts {
+				var cut *bodyCutError
+				if errors.As(err, &cut) && cut.resp.StatusCode < 300 && out != nil {
+					// A 2xx whose body never arrived whole: malformed, not unreachable.
+					e := malformedError(r, cut.resp, cut.partial, err)
+					e.Attempts = attempt
+					return e
+				}
 				return &TransportError{Method: r.method, Path: r.path, Attempts: attempt, Timeout: c.timeout, Err: err}
 			}
 			delay = backoff(attempt)
@@ -192,7 +199,12 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 			if out == nil {
 				return nil
 			}
-			return decodeBody(r, resp, body, out)
+			err := decodeBody(r, resp, body, out)
+			var apiErr *APIError
+			if errors.As(err, &apiErr) {
+				apiErr.Attempts = attempt
+			}
+			return err
 		default:
 			apiErr := newAPIError(r.method, r.path, resp, body)
 			apiErr.Attempts = attempt
@@ -246,19 +258,34 @@ func (c *Client) attempt(ctx context.Context, r request, payload []byte, idemKey
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
 	if err != nil {
 		// A body cut short by the network is a transport failure worth retrying.
-		return nil, nil, fmt.Errorf("reading response (status %d): %w", resp.StatusCode, err)
+		return nil, nil, &bodyCutError{resp: resp, partial: b, err: err}
 	}
 	return resp, b, nil
 }
 
-func decodeBody(r request, resp *http.Response, body []byte, out any) error {
-	malformed := func(err error) error {
-		e := &APIError{
-			Status: resp.StatusCode, RequestID: resp.Header.Get("X-Request-Id"),
-			Method: r.method, Path: r.path, Body: truncate(string(body), maxErrorBody), Attempts: 1, Err: err,
-		}
-		return e
+// bodyCutError is a response whose body could not be read to the end.
+type bodyCutError struct {
+	resp    *http.Response
+	partial []byte
+	err     error
+}
+
+func (e *bodyCutError) Error() string {
+	return fmt.Sprintf("response body (status %d) cut short after %d bytes: %v", e.resp.StatusCode, len(e.partial), e.err)
+}
+
+func (e *bodyCutError) Unwrap() error { return e.err }
+
+// malformedError reports a 2xx answer whose body is not the JSON expected.
+func malformedError(r request, resp *http.Response, body []byte, err error) *APIError {
+	return &APIError{
+		Status: resp.StatusCode, RequestID: resp.Header.Get("X-Request-Id"),
+		Method: r.method, Path: r.path, Body: truncate(string(body), maxErrorBody), Attempts: 1, Err: err,
 	}
+}
+
+func decodeBody(r request, resp *http.Response, body []byte, out any) error {
+	malformed := func(err error) error { return malformedError(r, resp, body, err) }
 	switch trimmed := bytes.TrimSpace(body); {
 	case len(body) > maxBodyBytes:
 		return malformed(fmt.Errorf("body larger than %d bytes", maxBodyBytes))
@@ -338,7 +365,7 @@ func newIdempotencyKey() string {
 	return hex.EncodeToString(b[:])
 }
 
-// listQuery encodes the shared pagination parameters; order is always sent.
+// query encodes the shared pagination parameters; order is always sent.
 func (o ListOptions) query() url.Values {
 	q := url.Values{}
 	if o.Limit > 0 {

@@ -278,9 +278,12 @@ func TestClient_BodyCutShort(t *testing.T) {
 	})
 	c, _ := newTestClient(t, h, func(c *Config) { c.MaxAttempts = 2 })
 	_, err := c.ListDirectories(context.Background(), ListDirectoriesOptions{})
-	var te *TransportError
-	if !errors.As(err, &te) || te.Attempts != 2 || calls != 2 {
+	var e *APIError
+	if !errors.As(err, &e) || !errors.Is(err, ErrMalformed) || e.Attempts != 2 || calls != 2 {
 		t.Fatalf("err = %v, calls = %d", err, calls)
+	}
+	if !strings.Contains(err.Error(), "cut short") {
+		t.Errorf("Error() = %q", err.Error())
 	}
 }
 
