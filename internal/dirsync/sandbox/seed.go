@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/brianvoe/gofakeit/v7"
 )
@@ -197,6 +198,12 @@ func pickWeighted(f *gofakeit.Faker) int {
 	return 0
 }
 
+// accented letters and their ASCII folds, position by position.
+const (
+	accented = "àáâãäåāçčèéêëēìíîïīñňòóôõöøōšùúûüūýÿž"
+	folded   = "aaaaaaacceeeeeiiiiinnooooooosuuuuuyyz"
+)
+
 // asciiLocal turns names into an email local part, keeping ASCII letters
 // and digits only: "Mary-Ann", "O'Neil" → "maryann.oneil".
 func asciiLocal(parts ...string) string {
@@ -209,8 +216,15 @@ func asciiLocal(parts ...string) string {
 			b.WriteByte('.')
 		}
 		for _, r := range strings.ToLower(p) {
-			if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			switch {
+			case (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9'):
 				b.WriteRune(r)
+			case r == 'ß':
+				b.WriteString("ss")
+			default:
+				if i := strings.IndexRune(accented, r); i >= 0 {
+					b.WriteByte(folded[utf8.RuneCountInString(accented[:i])])
+				}
 			}
 		}
 	}
