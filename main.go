@@ -119,9 +119,10 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) 
 		return err
 	}
 
-	client := dirsync.New(dirsync.Config{BaseURL: baseURL, APIKey: apiKey})
-	_ = client // wired into the syncer below once it lands
-	app := &onboarding.Service{DB: store, Log: log, BaseURL: cfg.BaseURL, Demo: cfg.Demo(), InviteTTL: cfg.InviteTTL}
+	client := dirsync.New(dirsync.Config{BaseURL: baseURL, APIKey: apiKey, UserAgent: "roster/" + dirsync.Version})
+	app := &onboarding.Service{DB: store, Log: log, BaseURL: cfg.BaseURL, Demo: cfg.Demo(), InviteTTL: cfg.InviteTTL, WorkOS: client}
+	workers.Add(1)
+	go func() { defer workers.Done(); _ = app.RunOrganizations(workCtx, 5*time.Minute) }()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

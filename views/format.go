@@ -46,3 +46,55 @@ func ago(now, t time.Time) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// ProviderLabel names a WorkOS directory type for people.
+func ProviderLabel(t string) string {
+	switch t {
+	case "okta scim v2.0":
+		return "Okta (SCIM)"
+	case "azure scim v2.0":
+		return "Microsoft Entra ID (SCIM)"
+	case "gsuite directory":
+		return "Google Workspace"
+	case "generic scim v2.0":
+		return "Generic SCIM"
+	case "onelogin scim v2.0":
+		return "OneLogin (SCIM)"
+	case "jump cloud scim v2.0":
+		return "JumpCloud (SCIM)"
+	case "rippling scim v2.0", "rippling":
+		return "Rippling"
+	case "pingfederate scim v2.0":
+		return "PingFederate (SCIM)"
+	case "cyberark scim v2.0":
+		return "CyberArk (SCIM)"
+	case "sailpoint scim v2.0":
+		return "SailPoint (SCIM)"
+	case "workday", "sftp workday":
+		return "Workday"
+	case "bamboohr":
+		return "BambooHR"
+	case "hibob":
+		return "HiBob"
+	case "":
+		return "Unknown provider"
+	}
+	return t
+}
+
+// DirectoryStateLabel says a directory's REST state in words.
+func DirectoryStateLabel(s string) string {
+	switch s {
+	case "linked", "active":
+		return "Linked"
+	case "validating":
+		return "Validating"
+	case "invalid_credentials":
+		return "Invalid credentials"
+	case "unlinked", "inactive":
+		return "Unlinked"
+	case "deleting":
+		return "Being deleted"
+	}
+	return s
+}

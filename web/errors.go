@@ -50,13 +50,16 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case errors.As(err, &te):
 		code = http.StatusTooManyRequests
 		vm.Heading, vm.Message = "Too many attempts", te.Error()
+	case errors.Is(err, onboarding.ErrUnavailable):
+		code = http.StatusServiceUnavailable
+		vm.Heading, vm.Message = "WorkOS is not answering", err.Error()
 	case errors.Is(err, onboarding.ErrInvalid):
 		code = http.StatusUnprocessableEntity
 		vm.Heading, vm.Message = "Not accepted", err.Error()
 	case errors.Is(err, context.Canceled):
 		return // the client went away; nothing to say to anyone
 	}
-	if code >= 500 {
+	if code >= 500 && !errors.Is(err, onboarding.ErrUnavailable) {
 		vm.Heading = "Something went wrong"
 		vm.Message = "Roster could not complete this request. Nothing was half-done; please try again in a moment."
 		vm.RequestID, _ = c.Get("request_id").(string)

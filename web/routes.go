@@ -47,6 +47,7 @@ func (s *Server) Handler() http.Handler {
 	s.routesAccount(app)
 	s.routesBrowse(app)
 	s.routesSync(app)
+	s.routesOrganizations(app)
 	return e
 }
 

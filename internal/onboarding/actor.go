@@ -31,6 +31,9 @@ var (
 	ErrInvalid = errors.New("invalid input")
 	// ErrThrottled: too many attempts; try again later.
 	ErrThrottled = errors.New("too many attempts")
+	// ErrUnavailable: WorkOS could not do what was asked; the wrapped
+	// message says why in plain words.
+	ErrUnavailable = errors.New("directory service unavailable")
 	// ErrBadCredentials: sign-in failed. Deliberately vague.
 	ErrBadCredentials = errors.New("email or password is incorrect")
 )

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"roster/internal/db"
+	"roster/internal/dirsync"
 )
 
 // Service carries the onboarding flows: browsing the replica, selection,
@@ -19,6 +20,9 @@ type Service struct {
 	BaseURL   string        // for links in emails, e.g. "http://localhost:8080"
 	Demo      bool          // sandbox data, built-in mailbox
 	InviteTTL time.Duration // how long an invitation lives, default 7 days
+	// WorkOS is the Directory Sync client, used for organisations and
+	// Admin Portal links (pages never wait on it otherwise).
+	WorkOS *dirsync.Client
 }
 
 func (s *Service) now() time.Time {
