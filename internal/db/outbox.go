@@ -125,6 +125,13 @@ func (d *DB) updateOutbox(ctx context.Context, q string, args ...any) error {
 	return nil
 }
 
+// UnclaimEmail hands a claimed email back untouched (the worker stopped
+// before trying it): pending again, and the claim's attempt not counted.
+func (d *DB) UnclaimEmail(ctx context.Context, id int64) error {
+	return d.updateOutbox(ctx, `UPDATE outbox SET status = 'pending', attempts = max(attempts - 1, 0), claimed_at = NULL
+		WHERE id = ? AND status = 'sending'`, id)
+}
+
 // ReleaseStaleClaims returns to "pending" every email claimed before
 // claimedBefore and never marked: the worker stopped (crash, kill) between
 // claim and mark. Such an email may have gone out already; sending it again
