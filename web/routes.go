@@ -48,6 +48,7 @@ func (s *Server) Handler() http.Handler {
 	s.routesBrowse(app)
 	s.routesSync(app)
 	s.routesOrganizations(app)
+	s.routesMailAudit(app)
 	return e
 }
 
