@@ -151,6 +151,7 @@ func printHelp(w io.Writer) {
 Usage:
   roster            run the web app (demo mode with the built-in sandbox unless WORKOS_API_KEY is set)
   roster sandbox    run only the WorkOS-compatible sandbox (flags: -addr, -key, -preset, -seed, -state)
+  roster bench      measure Roster end to end against the large sandbox; JSON lines on stdout (roster bench -h)
   roster help       show this help
 
 Environment (default in brackets):

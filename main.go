@@ -55,6 +55,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return runSandbox(ctx, cfg, args, stdout, newLogger(cfg, stderr))
+	case "bench":
+		cfg, err := loadConfig(getenv)
+		if err != nil {
+			return err
+		}
+		return runBench(ctx, cfg, args, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		printHelp(stdout)
 		return nil

@@ -1,0 +1,15 @@
+//go:build !linux
+
+package main
+
+import (
+	"errors"
+	"syscall"
+)
+
+func childProcAttr() *syscall.SysProcAttr { return nil }
+
+var errNoProc = errors.New("peak RSS is measured on Linux only")
+
+func resetPeakRSS() error     { return errNoProc }
+func peakRSS() (int64, error) { return 0, errNoProc }
