@@ -127,11 +127,32 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) 
 
 	client := dirsync.New(dirsync.Config{BaseURL: baseURL, APIKey: apiKey, UserAgent: "roster/" + dirsync.Version})
 	app := &onboarding.Service{DB: store, Log: log, BaseURL: cfg.BaseURL, Demo: cfg.Demo(), InviteTTL: cfg.InviteTTL, WorkOS: client}
-	workers.Add(1)
-	go func() { defer workers.Done(); _ = app.RunOrganizations(workCtx, 5*time.Minute) }()
+	syncer := onboarding.NewSyncer(store, client, log.With("component", "sync"))
+	syncer.Interval = cfg.SyncInterval
+	sender, err := onboarding.NewSender(cfg.SMTPURL, cfg.MailFrom)
+	if err != nil {
+		return err
+	}
+	mailer := &onboarding.Mailer{DB: store, Sender: sender, Log: log.With("component", "mail")}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(syncer.Collectors()...)
+	reg.MustRegister(mailer.Collectors()...)
+
+	for name, run := range map[string]func(context.Context) error{
+		"sync":          syncer.Run,
+		"mail":          mailer.Run,
+		"organizations": func(ctx context.Context) error { return app.RunOrganizations(ctx, 5*time.Minute) },
+	} {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			if err := run(workCtx); err != nil && workCtx.Err() == nil {
+				log.Error("background worker stopped", "worker", name, "err", err)
+			}
+		}()
+	}
 
 	srv := &web.Server{
 		Config: web.Config{
@@ -139,7 +160,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) 
 			WebhookSecret: webhookSecret, LoginHint: hint, SandboxURL: sandboxURL,
 			SessionHashKey: hashKey, SessionBlock: blockKey,
 		},
-		Log: log, Auth: auth, App: app, Registry: reg,
+		Log: log, Auth: auth, App: app, Syncer: syncer, Mailer: mailer, Registry: reg,
 		Ready: store.Ping,
 	}
 	httpSrv := &http.Server{

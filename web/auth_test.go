@@ -42,7 +42,7 @@ type testClock struct {
 func (c *testClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-func newAuthApp(t *testing.T) *authApp {
+func newAuthApp(t *testing.T, configure ...func(*Server)) *authApp {
 	t.Helper()
 	ctx := context.Background()
 	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
@@ -70,6 +70,9 @@ func newAuthApp(t *testing.T) *authApp {
 		App:   &onboarding.Service{DB: d},
 		Ready: d.Ping,
 		Now:   clock.Now,
+	}
+	for _, f := range configure {
+		f(a.srv)
 	}
 	a.ts = httptest.NewServer(a.srv.Handler())
 	t.Cleanup(a.ts.Close)
@@ -410,3 +413,5 @@ func TestSetupLink(t *testing.T) {
 		t.Errorf("expired link page: %d %q", resp.StatusCode, doc.Find("h1").Text())
 	}
 }
+
+func dbAllAudit() db.AuditFilter { return db.AuditFilter{AllOrgs: true} }

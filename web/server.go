@@ -37,6 +37,8 @@ type Server struct {
 	Log      *slog.Logger
 	Auth     *onboarding.Auth
 	App      *onboarding.Service
+	Syncer   *onboarding.Syncer // the replica sync: status, "Sync now", webhook pokes
+	Mailer   *onboarding.Mailer // the email sender: poked after invitations
 	Registry *prometheus.Registry
 	// Ready reports whether the service can take traffic (database reachable
 	// and migrated); used by /readyz.
