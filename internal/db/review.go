@@ -235,3 +235,41 @@ func (d *DB) OpenReviewCount(ctx context.Context) (map[string]int, error) {
 	}
 	return out, rows.Err()
 }
+
+// ReviewKeyUsedTx reports whether any item (open or decided) has the key,
+// so that a question answered once is not asked again.
+func ReviewKeyUsedTx(ctx context.Context, tx *sql.Tx, key string) (bool, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM review_items WHERE dedupe_key = ?`, key).Scan(&n); err != nil {
+		return false, fmt.Errorf("db: review key: %w", err)
+	}
+	return n > 0, nil
+}
+
+// DeletedDirectory is a deleted directory that still has live accounts
+// nobody was asked about.
+type DeletedDirectory struct{ ID, Name string }
+
+// DeletedDirectoriesWithAccounts lists deleted directories with accounts
+// that are neither deprovisioned nor already flagged for the deletion
+// (review key "dirdel:<account id>").
+func (d *DB) DeletedDirectoriesWithAccounts(ctx context.Context) ([]DeletedDirectory, error) {
+	rows, err := d.r.QueryContext(ctx, `SELECT DISTINCT dir.id, dir.name FROM directories dir
+		JOIN accounts a ON a.directory_id = dir.id
+		WHERE dir.deleted_at IS NOT NULL AND a.state <> 'deprovisioned'
+		  AND NOT EXISTS (SELECT 1 FROM review_items r WHERE r.dedupe_key = 'dirdel:' || a.id)
+		ORDER BY dir.id`)
+	if err != nil {
+		return nil, fmt.Errorf("db: deleted directories: %w", err)
+	}
+	defer rows.Close()
+	var out []DeletedDirectory
+	for rows.Next() {
+		var x DeletedDirectory
+		if err := rows.Scan(&x.ID, &x.Name); err != nil {
+			return nil, fmt.Errorf("db: scan directory: %w", err)
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}

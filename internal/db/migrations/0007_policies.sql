@@ -49,6 +49,7 @@ CREATE TABLE review_items (
 CREATE INDEX review_items_org_status ON review_items(organization_id, status, id);
 CREATE INDEX review_items_status ON review_items(status, id);
 CREATE INDEX review_items_account ON review_items(account_id, status);
+CREATE INDEX review_items_key ON review_items(dedupe_key);
 CREATE UNIQUE INDEX review_items_open_key ON review_items(dedupe_key) WHERE status = 'open' AND dedupe_key <> '';
 
 -- Suspensions waiting out a grace period. At most one pending per account.
