@@ -52,10 +52,14 @@ func policy(ctx context.Context, q queryer, orgID string) (Policy, error) {
 }
 
 // PolicyFor returns an organisation's policy (the defaults when unset).
-func (d *DB) PolicyFor(ctx context.Context, orgID string) (Policy, error) { return policy(ctx, d.r, orgID) }
+func (d *DB) PolicyFor(ctx context.Context, orgID string) (Policy, error) {
+	return policy(ctx, d.r, orgID)
+}
 
 // PolicyTx is PolicyFor inside a write transaction.
-func PolicyTx(ctx context.Context, tx *sql.Tx, orgID string) (Policy, error) { return policy(ctx, tx, orgID) }
+func PolicyTx(ctx context.Context, tx *sql.Tx, orgID string) (Policy, error) {
+	return policy(ctx, tx, orgID)
+}
 
 // SavePolicy stores an organisation's policy and its auto-invite groups
 // (replacing them) in one transaction with the audit entry.

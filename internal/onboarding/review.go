@@ -12,10 +12,10 @@ import (
 
 // ReviewQueue is one page of the review queue.
 type ReviewQueue struct {
-	Items     []db.ReviewItem
-	Status    string
-	Total     int   // items with this status
-	Open      int   // open items (the heading's count)
+	Items      []db.ReviewItem
+	Status     string
+	Total      int   // items with this status
+	Open       int   // open items (the heading's count)
 	NextBefore int64 // keyset for the next (older) page, 0 when none
 }
 
