@@ -49,6 +49,7 @@ func (s *Server) Handler() http.Handler {
 	s.routesSync(app)
 	s.routesOrganizations(app)
 	s.routesMailAudit(app)
+	s.routesPolicies(app)
 	return e
 }
 

@@ -19,6 +19,14 @@ type ReviewQueue struct {
 	NextBefore int64 // keyset for the next (older) page, 0 when none
 }
 
+// Review item values the web layer needs (it does not import internal/db).
+const (
+	ReviewOpen          = db.ReviewOpen
+	ReviewConflict      = db.ReviewConflict
+	ReviewActionDelete  = db.ReviewActionDelete
+	ReviewActionSetRole = db.ReviewActionSetRole
+)
+
 // ReviewStatuses are the queue's filters.
 var ReviewStatuses = []string{db.ReviewOpen, db.ReviewApproved, db.ReviewDismissed}
 
