@@ -1,0 +1,408 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Invitation statuses as stored; "expired" is derived (pending, past expiry).
+const (
+	InvitationPending  = "pending"
+	InvitationAccepted = "accepted"
+	InvitationRevoked  = "revoked"
+	InvitationExpired  = "expired"
+)
+
+// InviteBatch is one confirmed invite submit.
+type InviteBatch struct {
+	ID             int64
+	Key            string
+	AdminID        int64
+	OrganizationID string
+	CreatedAt      time.Time
+	Counts         string // JSON written by onboarding
+}
+
+// BatchByKeyTx finds a batch by idempotency key inside the invite
+// transaction (ErrNotFound when there is none).
+func BatchByKeyTx(ctx context.Context, tx *sql.Tx, key string) (InviteBatch, error) {
+	return scanBatch(tx.QueryRowContext(ctx, `SELECT id, idempotency_key, admin_id, organization_id, created_at, counts
+		FROM invite_batches WHERE idempotency_key = ?`, key))
+}
+
+// BatchByID finds a batch.
+func (d *DB) BatchByID(ctx context.Context, id int64) (InviteBatch, error) {
+	return scanBatch(d.r.QueryRowContext(ctx, `SELECT id, idempotency_key, admin_id, organization_id, created_at, counts
+		FROM invite_batches WHERE id = ?`, id))
+}
+
+func scanBatch(row *sql.Row) (InviteBatch, error) {
+	var b InviteBatch
+	var created string
+	err := row.Scan(&b.ID, &b.Key, &b.AdminID, &b.OrganizationID, &created, &b.Counts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return InviteBatch{}, ErrNotFound
+	}
+	if err != nil {
+		return InviteBatch{}, fmt.Errorf("db: read invite batch: %w", err)
+	}
+	b.CreatedAt = parseTS(created)
+	return b, nil
+}
+
+// InsertBatchTx records a batch (its counts are set at the end of the
+// transaction with SetBatchCountsTx) and returns its id.
+func InsertBatchTx(ctx context.Context, tx *sql.Tx, b InviteBatch) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO invite_batches (idempotency_key, admin_id, organization_id, created_at, counts)
+		VALUES (?, ?, ?, ?, '{}')`, b.Key, b.AdminID, b.OrganizationID, ts(b.CreatedAt))
+	if err != nil {
+		return 0, fmt.Errorf("db: insert invite batch: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// SetBatchCountsTx stores a batch's result.
+func SetBatchCountsTx(ctx context.Context, tx *sql.Tx, id int64, counts string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE invite_batches SET counts = ? WHERE id = ?`, counts, id); err != nil {
+		return fmt.Errorf("db: set batch counts: %w", err)
+	}
+	return nil
+}
+
+// NewInvite is an account to create with its invitation.
+type NewInvite struct {
+	DirectoryUserID string
+	DirectoryID     string
+	OrganizationID  string
+	Email           string // lower-case
+	FirstName       string
+	LastName        string
+	DisplayName     string
+	JobTitle        string
+	Department      string
+	Manager         string
+	Location        string
+	Phone           string
+	Role            string
+	RoleOverridden  bool
+	TokenHash       string
+}
+
+// CreateInvitesTx creates the accounts (state invited), their invitations
+// and a history line each, set-based: the rows travel as one JSON array and
+// each table gets a single INSERT … SELECT. It returns directory user id →
+// invitation id.
+func CreateInvitesTx(ctx context.Context, tx *sql.Tx, batchID int64, invitedBy string, people []NewInvite, now, expires time.Time) (map[string]int64, error) {
+	if len(people) == 0 {
+		return map[string]int64{}, nil
+	}
+	rows := make([][]any, len(people))
+	for i, p := range people {
+		over := 0
+		if p.RoleOverridden {
+			over = 1
+		}
+		rows[i] = []any{p.DirectoryUserID, p.DirectoryID, p.OrganizationID, p.Email, p.FirstName, p.LastName,
+			p.DisplayName, p.JobTitle, p.Department, p.Manager, p.Location, p.Phone, p.Role, over, p.TokenHash}
+	}
+	blob, err := json.Marshal(rows)
+	if err != nil {
+		return nil, fmt.Errorf("db: encode invites: %w", err)
+	}
+	at := ts(now)
+	_, err = tx.ExecContext(ctx, `INSERT INTO accounts (directory_user_id, directory_id, organization_id, email, first_name,
+			last_name, display_name, job_title, department, manager, location, phone, role, role_overridden, state,
+			last_directory_update_at, created_at, updated_at)
+		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'),
+			json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'),
+			json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'),
+			json_extract(value, '$[12]'), json_extract(value, '$[13]'), 'invited', ?, ?, ?
+		FROM json_each(?)`, at, at, at, string(blob))
+	if err != nil {
+		return nil, fmt.Errorf("db: create accounts: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO invitations (account_id, organization_id, token_hash, status, created_at, expires_at, invited_by, batch_id)
+		SELECT a.id, a.organization_id, json_extract(j.value, '$[14]'), 'pending', ?, ?, ?, ?
+		FROM json_each(?) j JOIN accounts a ON a.directory_user_id = json_extract(j.value, '$[0]')`,
+		at, ts(expires), invitedBy, batchID, string(blob))
+	if err != nil {
+		return nil, fmt.Errorf("db: create invitations: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO account_history (account_id, at, field, old_value, new_value, source, actor)
+		SELECT i.account_id, ?, 'state', '', 'invited', 'invite', ? FROM invitations i WHERE i.batch_id = ?`, at, invitedBy, batchID)
+	if err != nil {
+		return nil, fmt.Errorf("db: account history: %w", err)
+	}
+	res, err := tx.QueryContext(ctx, `SELECT a.directory_user_id, i.id FROM invitations i JOIN accounts a ON a.id = i.account_id
+		WHERE i.batch_id = ?`, batchID)
+	if err != nil {
+		return nil, fmt.Errorf("db: read invitations: %w", err)
+	}
+	defer res.Close()
+	out := make(map[string]int64, len(people))
+	for res.Next() {
+		var uid string
+		var id int64
+		if err := res.Scan(&uid, &id); err != nil {
+			return nil, fmt.Errorf("db: scan invitation: %w", err)
+		}
+		out[uid] = id
+	}
+	return out, res.Err()
+}
+
+// Invitation is an invitation with the account it invites.
+type Invitation struct {
+	ID             int64
+	AccountID      int64
+	OrganizationID string
+	Status         string // pending | accepted | revoked | expired (derived)
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	AcceptedAt     time.Time
+	RevokedAt      time.Time
+	ResentAt       time.Time
+	ResendCount    int
+	InvitedBy      string
+	BatchID        int64
+	// From the account.
+	Email        string
+	DisplayName  string
+	FirstName    string
+	LastName     string
+	JobTitle     string
+	Department   string
+	AccountState string
+}
+
+const invitationCols = `i.id, i.account_id, i.organization_id, i.status, i.created_at, i.expires_at,
+	COALESCE(i.accepted_at, ''), COALESCE(i.revoked_at, ''), COALESCE(i.resent_at, ''), i.resend_count, i.invited_by,
+	COALESCE(i.batch_id, 0), a.email, a.display_name, a.first_name, a.last_name, a.job_title, a.department, a.state`
+
+func scanInvitation(row interface{ Scan(...any) error }, now time.Time) (Invitation, error) {
+	var v Invitation
+	var created, expires, accepted, revoked, resent string
+	err := row.Scan(&v.ID, &v.AccountID, &v.OrganizationID, &v.Status, &created, &expires, &accepted, &revoked, &resent,
+		&v.ResendCount, &v.InvitedBy, &v.BatchID, &v.Email, &v.DisplayName, &v.FirstName, &v.LastName, &v.JobTitle,
+		&v.Department, &v.AccountState)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Invitation{}, ErrNotFound
+	}
+	if err != nil {
+		return Invitation{}, fmt.Errorf("db: scan invitation: %w", err)
+	}
+	v.CreatedAt, v.ExpiresAt = parseTS(created), parseTS(expires)
+	v.AcceptedAt, v.RevokedAt, v.ResentAt = parseTS(accepted), parseTS(revoked), parseTS(resent)
+	if v.Status == InvitationPending && !now.Before(v.ExpiresAt) {
+		v.Status = InvitationExpired
+	}
+	return v, nil
+}
+
+// InvitationByID finds an invitation; expiry is judged at now.
+func (d *DB) InvitationByID(ctx context.Context, id int64, now time.Time) (Invitation, error) {
+	return scanInvitation(d.r.QueryRowContext(ctx, `SELECT `+invitationCols+` FROM invitations i
+		JOIN accounts a ON a.id = i.account_id WHERE i.id = ?`, id), now)
+}
+
+// InvitationByTokenHash finds the invitation a token opens.
+func (d *DB) InvitationByTokenHash(ctx context.Context, hash string, now time.Time) (Invitation, error) {
+	return scanInvitation(d.r.QueryRowContext(ctx, `SELECT `+invitationCols+` FROM invitations i
+		JOIN accounts a ON a.id = i.account_id WHERE i.token_hash = ?`, hash), now)
+}
+
+// InvitationByAccount finds an account's invitation.
+func (d *DB) InvitationByAccount(ctx context.Context, accountID int64, now time.Time) (Invitation, error) {
+	return scanInvitation(d.r.QueryRowContext(ctx, `SELECT `+invitationCols+` FROM invitations i
+		JOIN accounts a ON a.id = i.account_id WHERE i.account_id = ?`, accountID), now)
+}
+
+// InvitationFilter selects invitations; empty fields do not filter.
+type InvitationFilter struct {
+	OrganizationID string
+	AllOrgs        bool
+	Status         string // pending | accepted | expired | revoked
+	Query          string // substring of email or name
+	BatchID        int64
+	BeforeID       int64 // keyset: older than this id
+	AfterID        int64 // keyset: newer than this id
+	Limit          int
+	Now            time.Time
+}
+
+func (f InvitationFilter) where() (string, []any) {
+	var where []string
+	var args []any
+	if !f.AllOrgs {
+		where = append(where, "i.organization_id = ?")
+		args = append(args, f.OrganizationID)
+	}
+	now := ts(f.Now)
+	switch f.Status {
+	case InvitationPending:
+		where = append(where, "i.status = 'pending' AND i.expires_at > ?")
+		args = append(args, now)
+	case InvitationExpired:
+		where = append(where, "i.status = 'pending' AND i.expires_at <= ?")
+		args = append(args, now)
+	case InvitationAccepted, InvitationRevoked:
+		where = append(where, "i.status = ?")
+		args = append(args, f.Status)
+	}
+	if f.Query != "" {
+		q := "%" + escapeLike(strings.ToLower(f.Query)) + "%"
+		where = append(where, `(a.email LIKE ? ESCAPE '\' OR lower(a.display_name) LIKE ? ESCAPE '\'
+			OR lower(a.first_name || ' ' || a.last_name) LIKE ? ESCAPE '\')`)
+		args = append(args, q, q, q)
+	}
+	if f.BatchID > 0 {
+		where = append(where, "i.batch_id = ?")
+		args = append(args, f.BatchID)
+	}
+	if len(where) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
+
+// ListInvitations returns one page newest first; with AfterID the page
+// just newer than that id (still returned newest first).
+func (d *DB) ListInvitations(ctx context.Context, f InvitationFilter) ([]Invitation, error) {
+	w, args := f.where()
+	order := "DESC"
+	if f.BeforeID > 0 {
+		w = andWhere(w, "i.id < ?")
+		args = append(args, f.BeforeID)
+	} else if f.AfterID > 0 {
+		w = andWhere(w, "i.id > ?")
+		args = append(args, f.AfterID)
+		order = "ASC"
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	rows, err := d.r.QueryContext(ctx, `SELECT `+invitationCols+` FROM invitations i JOIN accounts a ON a.id = i.account_id`+
+		w+` ORDER BY i.id `+order+fmt.Sprintf(" LIMIT %d", limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("db: list invitations: %w", err)
+	}
+	defer rows.Close()
+	var out []Invitation
+	for rows.Next() {
+		v, err := scanInvitation(rows, f.Now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if order == "ASC" {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out, rows.Err()
+}
+
+// CountInvitations counts the invitations a filter selects.
+func (d *DB) CountInvitations(ctx context.Context, f InvitationFilter) (int, error) {
+	w, args := f.where()
+	var n int
+	if err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM invitations i JOIN accounts a ON a.id = i.account_id`+w, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("db: count invitations: %w", err)
+	}
+	return n, nil
+}
+
+// InvitationExists reports whether the filter selects any invitation whose
+// id compares with id as cond ("<" or ">"), for pager links.
+func (d *DB) InvitationExists(ctx context.Context, f InvitationFilter, cond string, id int64) (bool, error) {
+	if cond != "<" && cond != ">" {
+		return false, fmt.Errorf("db: invitation exists: bad comparison %q", cond)
+	}
+	w, args := f.where()
+	w = andWhere(w, "i.id "+cond+" ?")
+	args = append(args, id)
+	var n int
+	if err := d.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM invitations i JOIN accounts a ON a.id = i.account_id`+w+`)`, args...).Scan(&n); err != nil {
+		return false, fmt.Errorf("db: invitation exists: %w", err)
+	}
+	return n == 1, nil
+}
+
+func andWhere(w, cond string) string {
+	if w == "" {
+		return " WHERE " + cond
+	}
+	return w + " AND " + cond
+}
+
+// RenewInvitationTx gives an invitation a new token and expiry (a resend):
+// the old token stops working at once. Accepted invitations are left
+// alone; it reports whether the row changed.
+func RenewInvitationTx(ctx context.Context, tx *sql.Tx, id int64, hash string, now, expires time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE invitations SET token_hash = ?, status = 'pending', expires_at = ?, resent_at = ?,
+		resend_count = resend_count + 1, revoked_at = NULL WHERE id = ? AND status <> 'accepted'`, hash, ts(expires), ts(now), id)
+	if err != nil {
+		return false, fmt.Errorf("db: renew invitation: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// RevokeInvitationTx revokes a pending invitation; it reports whether the
+// row changed.
+func RevokeInvitationTx(ctx context.Context, tx *sql.Tx, id int64, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE invitations SET status = 'revoked', revoked_at = ? WHERE id = ? AND status = 'pending'`, ts(now), id)
+	if err != nil {
+		return false, fmt.Errorf("db: revoke invitation: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// AcceptInvitationTx marks a pending, unexpired invitation accepted and
+// activates its account with the password hash. It reports false, changing
+// nothing, when the invitation is no longer acceptable (a double submit).
+func AcceptInvitationTx(ctx context.Context, tx *sql.Tx, id, accountID int64, passwordHash string, now time.Time) (bool, error) {
+	at := ts(now)
+	res, err := tx.ExecContext(ctx, `UPDATE invitations SET status = 'accepted', accepted_at = ?
+		WHERE id = ? AND account_id = ? AND status = 'pending' AND expires_at > ?`, at, id, accountID, at)
+	if err != nil {
+		return false, fmt.Errorf("db: accept invitation: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET state = 'active', password_hash = ?, session_version = session_version + 1,
+		updated_at = ? WHERE id = ?`, passwordHash, at, accountID); err != nil {
+		return false, fmt.Errorf("db: activate account: %w", err)
+	}
+	return true, nil
+}
+
+// InvitationStatusCounts counts invitations by status (with expired apart)
+// for the metrics.
+func (d *DB) InvitationStatusCounts(ctx context.Context, now time.Time) (map[string]int, error) {
+	rows, err := d.r.QueryContext(ctx, `SELECT CASE WHEN status = 'pending' AND expires_at <= ? THEN 'expired' ELSE status END, count(*)
+		FROM invitations GROUP BY 1`, ts(now))
+	if err != nil {
+		return nil, fmt.Errorf("db: invitation counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{InvitationPending: 0, InvitationAccepted: 0, InvitationRevoked: 0, InvitationExpired: 0}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, fmt.Errorf("db: scan invitation count: %w", err)
+		}
+		out[s] = n
+	}
+	return out, rows.Err()
+}

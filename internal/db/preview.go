@@ -1,0 +1,188 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// SelectedPerson is one distinct person of an admin's selection, resolved
+// against the replica and the accounts: the facts the invite rules need,
+// gathered in one set-based query.
+type SelectedPerson struct {
+	PK             int64
+	UserID         string
+	DirectoryID    string
+	OrganizationID string
+	State          string // directory state: active | inactive | …
+	Label          string // name, or email, for lists
+	Paths          int    // how many ways the person was selected (directly, via each group)
+	// Values holds the mapped account fields (email lower-cased, trimmed).
+	Values map[string]string
+	// MappedRole is the highest-ranked role of the person's groups ("" when
+	// no group maps to a role).
+	MappedRole string
+	// The matching account (same directory user, or same email in the
+	// organisation), 0 when none, with its invitation.
+	AccountID        int64
+	AccountState     string
+	InvitationStatus string // "" when none
+	InvitationExpiry time.Time
+}
+
+// selectionCTE expands an admin's selection into distinct people: selected
+// users plus the members of selected groups, with how many ways each one was
+// selected. Two placeholders: the admin id twice.
+const selectionCTE = `WITH picked(user_id) AS (
+		SELECT item_id FROM selections WHERE admin_id = ? AND kind = 'user'
+		UNION ALL
+		SELECT m.user_id FROM selections s JOIN directory_memberships m ON m.group_id = s.item_id
+		WHERE s.admin_id = ? AND s.kind = 'group'
+	),
+	people AS (SELECT user_id, count(*) AS paths FROM picked GROUP BY user_id)`
+
+// SelectionOrganizations lists the organisations of the live people in an
+// admin's selection.
+func (d *DB) SelectionOrganizations(ctx context.Context, adminID int64) ([]string, error) {
+	return selectionOrgs(ctx, d.r, adminID)
+}
+
+// SelectionOrganizationsTx is SelectionOrganizations in a write transaction.
+func SelectionOrganizationsTx(ctx context.Context, tx *sql.Tx, adminID int64) ([]string, error) {
+	return selectionOrgs(ctx, tx, adminID)
+}
+
+func selectionOrgs(ctx context.Context, q queryer, adminID int64) ([]string, error) {
+	rows, err := q.QueryContext(ctx, selectionCTE+` SELECT DISTINCT u.organization_id FROM people p
+		JOIN directory_users u ON u.id = p.user_id AND u.deleted_at IS NULL ORDER BY 1`, adminID, adminID)
+	if err != nil {
+		return nil, fmt.Errorf("db: selection organisations: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var o string
+		if err := rows.Scan(&o); err != nil {
+			return nil, fmt.Errorf("db: scan organisation: %w", err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// SelectionGone counts selected users that are no longer in the directory
+// (deleted since they were selected).
+func (d *DB) SelectionGone(ctx context.Context, adminID int64) (int, error) {
+	return selectionGone(ctx, d.r, adminID)
+}
+
+// SelectionGoneTx is SelectionGone in a write transaction.
+func SelectionGoneTx(ctx context.Context, tx *sql.Tx, adminID int64) (int, error) {
+	return selectionGone(ctx, tx, adminID)
+}
+
+func selectionGone(ctx context.Context, q queryer, adminID int64) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM selections s WHERE s.admin_id = ? AND s.kind = 'user'
+		AND NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.id = s.item_id AND u.deleted_at IS NULL)`, adminID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("db: selection gone: %w", err)
+	}
+	return n, nil
+}
+
+// ResolveSelection resolves the admin's selected people of one organisation,
+// mapping each account field through sources (field → source path). fields
+// must include "email". Ordered by name.
+func (d *DB) ResolveSelection(ctx context.Context, adminID int64, orgID string, fields []string, sources map[string]string) ([]SelectedPerson, error) {
+	return resolveSelection(ctx, d.r, adminID, orgID, fields, sources)
+}
+
+// ResolveSelectionTx is ResolveSelection inside a write transaction, so the
+// invite sees exactly what it changes.
+func ResolveSelectionTx(ctx context.Context, tx *sql.Tx, adminID int64, orgID string, fields []string, sources map[string]string) ([]SelectedPerson, error) {
+	return resolveSelection(ctx, tx, adminID, orgID, fields, sources)
+}
+
+func resolveSelection(ctx context.Context, q queryer, adminID int64, orgID string, fields []string, sources map[string]string) ([]SelectedPerson, error) {
+	var cols []string
+	var colArgs []any
+	emailExpr, emailArgs := "", []any(nil)
+	for _, f := range fields {
+		e, a, err := SourceExpr(sources[f])
+		if err != nil {
+			return nil, err
+		}
+		if f == "email" {
+			e = "lower(trim(" + e + "))"
+			emailExpr, emailArgs = e, a
+		}
+		cols = append(cols, e)
+		colArgs = append(colArgs, a...)
+	}
+	if emailExpr == "" {
+		return nil, fmt.Errorf("db: resolve selection: no email mapping")
+	}
+	// The account match: the same directory user first, else the same
+	// email in the organisation (both use a unique index).
+	query := selectionCTE + `,
+	resolved AS (
+		SELECT u.pk, u.id, u.directory_id, u.organization_id, u.state, u.sort_key,
+			COALESCE(NULLIF(trim(u.first_name || ' ' || u.last_name), ''), NULLIF(u.name, ''), NULLIF(u.email, ''), u.id) AS label,
+			p.paths, ` + strings.Join(cols, ", ") + `,
+			COALESCE((SELECT rm.role_slug FROM directory_memberships m
+				JOIN role_mappings rm ON rm.organization_id = u.organization_id AND rm.group_id = m.group_id
+				JOIN roles r ON r.slug = rm.role_slug AND r.organization_id IN ('', u.organization_id)
+				WHERE m.user_id = u.id ORDER BY r.rank DESC, rm.role_slug LIMIT 1), '') AS mapped_role,
+			COALESCE((SELECT a.id FROM accounts a WHERE a.directory_user_id = u.id),
+				(SELECT a.id FROM accounts a WHERE a.organization_id = u.organization_id AND a.email = ` + emailExpr + ` AND a.email <> '')) AS account_id
+		FROM people p JOIN directory_users u ON u.id = p.user_id AND u.deleted_at IS NULL
+		WHERE u.organization_id = ?
+	)
+	SELECT r.*, COALESCE(a.state, ''), COALESCE(i.status, ''), COALESCE(i.expires_at, '')
+	FROM resolved r LEFT JOIN accounts a ON a.id = r.account_id LEFT JOIN invitations i ON i.account_id = r.account_id
+	ORDER BY r.sort_key, r.id`
+	args := []any{adminID, adminID}
+	args = append(args, colArgs...)
+	args = append(args, emailArgs...)
+	args = append(args, orgID)
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("db: resolve selection: %w", err)
+	}
+	defer rows.Close()
+	var out []SelectedPerson
+	var p SelectedPerson
+	var sortKey, expires string
+	var acct sql.NullInt64
+	vals := make([]string, len(fields))
+	dst := []any{&p.PK, &p.UserID, &p.DirectoryID, &p.OrganizationID, &p.State, &sortKey, &p.Label, &p.Paths}
+	for i := range vals {
+		dst = append(dst, &vals[i])
+	}
+	dst = append(dst, &p.MappedRole, &acct, &p.AccountState, &p.InvitationStatus, &expires)
+	for rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			return nil, fmt.Errorf("db: scan selected person: %w", err)
+		}
+		p.Values = make(map[string]string, len(fields))
+		for i, f := range fields {
+			p.Values[f] = vals[i]
+		}
+		p.AccountID = acct.Int64
+		p.InvitationExpiry = parseTS(expires)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// ClearSelectionTx empties an admin's selection inside the invite
+// transaction.
+func ClearSelectionTx(ctx context.Context, tx *sql.Tx, adminID int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM selections WHERE admin_id = ?`, adminID); err != nil {
+		return fmt.Errorf("db: clear selection: %w", err)
+	}
+	return nil
+}
