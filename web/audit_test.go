@@ -36,9 +36,9 @@ type maApp struct {
 const maPassword = "correct horse battery"
 
 const (
-	maRoot = "root@example.test"   // platform admin
-	maAdmA = "ada@alpha.example"   // org_alpha
-	maAdmB = "bob@bravo.example"   // org_bravo
+	maRoot = "root@example.test" // platform admin
+	maAdmA = "ada@alpha.example" // org_alpha
+	maAdmB = "bob@bravo.example" // org_bravo
 	maOrgA = "org_alpha"
 	maOrgB = "org_bravo"
 )
