@@ -423,7 +423,7 @@ func TestNew_Defaults(t *testing.T) {
 	if c.baseURL != DefaultBaseURL || c.userAgent != "roster/0.1.0" || c.maxAttempts != 4 || c.timeout != 30*time.Second || c.hc == nil {
 		t.Errorf("client = %+v", c)
 	}
-	if c.pace.key == nil || c.pace.perDir != 4 {
+	if c.pace.key == nil || c.pace.perDir != 4*paceMargin {
 		t.Errorf("pacing = %+v", c.pace)
 	}
 	c = New(Config{BaseURL: "http://x/", UsersRatePerDirectory: -1, KeyRequestsPerMinute: -1, MaxAttempts: -5})
