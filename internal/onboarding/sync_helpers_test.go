@@ -136,7 +136,7 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 // fast unless cfg says otherwise.
 func newTestSyncer(t testing.TB, ts *testSandbox, store *db.DB, cfg *dirsync.Config) *Syncer {
 	t.Helper()
-	c := dirsync.Config{BaseURL: ts.srv.URL, APIKey: sandbox.DefaultAPIKey, UsersRatePerDirectory: -1, Sleep: fastSleep,
+	c := dirsync.Config{BaseURL: ts.srv.URL, APIKey: sandbox.DefaultAPIKey, UsersRatePerDirectory: -1, KeyRequestsPerMinute: -1, Sleep: fastSleep,
 		MaxAttempts: 4, RequestTimeout: 10 * time.Second}
 	if cfg != nil {
 		c = *cfg
