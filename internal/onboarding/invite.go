@@ -209,13 +209,15 @@ func (s *Service) inviteOrg(ctx context.Context, tx *sql.Tx, act Actor, org stri
 		return 0, err
 	}
 	mail := inviteMail{inviter: act.Email, org: rules.name, expires: expires}
-	for _, p := range todo {
+	mails := make([]db.OutboxEmail, len(todo))
+	for i, p := range todo {
 		m := mail.compose(s.BaseURL, names[p.DirectoryUserID], tokens[p.DirectoryUserID])
 		m.To, m.OrganizationID, m.Kind = p.Email, org, "invitation"
 		m.Ref, m.CreatedAt = strconv.FormatInt(ids[p.DirectoryUserID], 10), now
-		if err := db.EnqueueEmail(ctx, tx, m); err != nil {
-			return 0, err
-		}
+		mails[i] = m
+	}
+	if err := db.EnqueueEmailsTx(ctx, tx, mails, now); err != nil {
+		return 0, err
 	}
 	res.Created += len(todo)
 	return len(todo), nil
