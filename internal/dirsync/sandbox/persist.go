@@ -300,13 +300,13 @@ func (s *Sandbox) load(path string) (bool, error) {
 // saver writes the state file at most once per debounce interval after
 // changes, and on Close.
 type saver struct {
-	s        *Sandbox
-	path     string
-	debounce time.Duration
-	kick     chan struct{}
+	s    *Sandbox
+	path string
+	kick chan struct{}
 
-	mu    sync.Mutex
-	dirty bool
+	mu       sync.Mutex
+	dirty    bool
+	debounce time.Duration
 }
 
 func newSaver(s *Sandbox, path string) *saver {
@@ -333,7 +333,10 @@ func (sv *saver) run(ctx context.Context) {
 			return
 		case <-sv.kick:
 		}
-		t := time.NewTimer(sv.debounce)
+		sv.mu.Lock()
+		wait := sv.debounce
+		sv.mu.Unlock()
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
