@@ -25,3 +25,9 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
 -- The Mailbox page: an organisation's sent mail, newest first.
 CREATE INDEX outbox_org_status ON outbox(organization_id, status, id);
+
+-- The Audit page pages one organisation's entries newest first by id
+-- (keyset). audit_log_org_at is ordered by time, which forces a sort of the
+-- organisation's whole log for every page; this index (organization_id,
+-- then rowid = id) serves the page straight from the index.
+CREATE INDEX IF NOT EXISTS audit_log_org_id ON audit_log(organization_id, id);
