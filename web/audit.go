@@ -201,7 +201,7 @@ func (s *Server) exportAudit(c echo.Context) error {
 	err := s.App.ExportAudit(ctx, act, f.q, func(r onboarding.AuditRecord) error {
 		rec := []string{strconv.FormatInt(r.ID, 10), r.At.UTC().Format("2006-01-02T15:04:05.000Z"), r.Actor, r.OrganizationID, r.Action, r.Target, r.Detail}
 		for i := range rec {
-			rec[i] = csvSafe(rec[i])
+			rec[i] = auditCSVCell(rec[i])
 		}
 		if err := w.Write(rec); err != nil {
 			return err
@@ -221,10 +221,10 @@ func (s *Server) exportAudit(c echo.Context) error {
 	return nil
 }
 
-// csvSafe defuses spreadsheet formulas: a cell that starts with = + - @
+// auditCSVCell defuses spreadsheet formulas: a cell that starts with = + - @
 // (or a tab or carriage return, which some spreadsheets skip) gets a
 // leading apostrophe, so it is shown as text and never evaluated.
-func csvSafe(s string) string {
+func auditCSVCell(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}

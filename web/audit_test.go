@@ -463,11 +463,11 @@ func TestAuditCSV(t *testing.T) {
 	}
 }
 
-func TestCSVSafe(t *testing.T) {
+func TestAuditCSVCell(t *testing.T) {
 	for in, want := range map[string]string{"": "", "plain": "plain", "=1+1": "'=1+1", "+x": "'+x", "-x": "'-x", "@x": "'@x",
 		"\tx": "'\tx", "a=b": "a=b", "ünïcode": "ünïcode"} {
-		if got := csvSafe(in); got != want {
-			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
+		if got := auditCSVCell(in); got != want {
+			t.Errorf("auditCSVCell(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
