@@ -26,6 +26,12 @@ import (
 var rosterBin string
 
 func TestMain(m *testing.M) {
+	// ROSTER_BIN runs a binary built beforehand instead of building one
+	// (e.g. to test one build repeatedly while the tree is changing).
+	if bin := os.Getenv("ROSTER_BIN"); bin != "" {
+		rosterBin = bin
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "roster-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
