@@ -46,6 +46,7 @@ func (s *Server) Handler() http.Handler {
 	app := site.Group("", s.requireAdmin)
 	s.routesAccount(app)
 	s.routesBrowse(app)
+	s.routesInvite(app)
 	s.routesSync(app)
 	s.routesOrganizations(app)
 	s.routesMailAudit(app)

@@ -128,3 +128,31 @@ func (g *inviteGauges) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
+
+// Types the web layer uses without importing internal/db: the filters it
+// fills in (the service overwrites the tenancy fields) and the rows it maps
+// to view models.
+type (
+	// Account is an onboarded person.
+	Account = db.Account
+	// Invitation is an invitation with its account.
+	Invitation = db.Invitation
+	// AccountChange is one recorded change of an account.
+	AccountChange = db.HistoryEntry
+	// Role is a role an account can have.
+	Role = db.Role
+	// RoleMapping gives a group's members a role.
+	RoleMapping = db.RoleMapping
+	// AccountFilter selects accounts (search, filters, keyset paging).
+	AccountFilter = db.AccountFilter
+	// InvitationFilter selects invitations (status, search, keyset paging).
+	InvitationFilter = db.InvitationFilter
+)
+
+// Invitation statuses, as shown and filtered.
+const (
+	InvitationPending  = db.InvitationPending
+	InvitationAccepted = db.InvitationAccepted
+	InvitationRevoked  = db.InvitationRevoked
+	InvitationExpired  = db.InvitationExpired
+)
