@@ -37,7 +37,7 @@ func (a *maApp) sendMail(ms ...db.OutboxEmail) {
 	}
 }
 
-func invitationMail(to, org string) db.OutboxEmail {
+func maInvitationMail(to, org string) db.OutboxEmail {
 	return db.OutboxEmail{
 		To: to, Subject: "You are invited to Roster", Kind: "invitation", OrganizationID: org,
 		Text: "Hello,\n\nAda invited you. Set your password here:\n" + maLink + ".\n\nQuestions? See https://help.example.test/faq (or reply).\n",
@@ -47,8 +47,8 @@ func invitationMail(to, org string) db.OutboxEmail {
 
 func TestMailboxListsAndShowsMessages(t *testing.T) {
 	a := newMAApp(t, true)
-	a.sendMail(invitationMail("first@alpha.example", maOrgA), invitationMail("second@alpha.example", maOrgA),
-		invitationMail("other@bravo.example", maOrgB))
+	a.sendMail(maInvitationMail("first@alpha.example", maOrgA), maInvitationMail("second@alpha.example", maOrgA),
+		maInvitationMail("other@bravo.example", maOrgB))
 	ca := a.signIn(maAdmA)
 
 	resp, doc := a.get(ca, "/mailbox")
@@ -104,7 +104,7 @@ func TestMailboxListsAndShowsMessages(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("html: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	if body != invitationMail("", "").HTML {
+	if body != maInvitationMail("", "").HTML {
 		t.Errorf("html body = %q", body)
 	}
 	csp := resp.Header.Get("Content-Security-Policy")
@@ -125,7 +125,7 @@ func TestMailboxListsAndShowsMessages(t *testing.T) {
 
 func TestMailboxTenancyAndBadIDs(t *testing.T) {
 	a := newMAApp(t, true)
-	a.sendMail(invitationMail("a@alpha.example", maOrgA), invitationMail("b@bravo.example", maOrgB))
+	a.sendMail(maInvitationMail("a@alpha.example", maOrgA), maInvitationMail("b@bravo.example", maOrgB))
 	ca := a.signIn(maAdmA)
 	// id 2 is org_bravo's.
 	for _, path := range []string{"/mailbox/2", "/mailbox/2/html", "/mailbox/999", "/mailbox/abc", "/mailbox/-1", "/mailbox/0/html"} {
@@ -184,7 +184,7 @@ func TestMailboxPagingAndCursorNotice(t *testing.T) {
 
 func TestMailboxOnlyInDemo(t *testing.T) {
 	a := newMAApp(t, false)
-	a.sendMail(invitationMail("a@alpha.example", maOrgA))
+	a.sendMail(maInvitationMail("a@alpha.example", maOrgA))
 	ca := a.signIn(maAdmA)
 	for _, path := range []string{"/mailbox", "/mailbox/1", "/mailbox/1/html"} {
 		if resp, _ := a.getRaw(ca, path); resp.StatusCode != http.StatusNotFound {

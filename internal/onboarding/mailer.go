@@ -190,13 +190,13 @@ func (s *SMTPSender) Send(ctx context.Context, m MailMessage) error {
 		}
 	}
 	if s.Username != "" {
-		if !secure && !isLoopback(s.Host) {
+		if !secure && !mailIsLoopback(s.Host) {
 			return fmt.Errorf("smtp: %s does not offer STARTTLS; refusing to send the password in clear", addr)
 		}
 		if ok, _ := c.Extension("AUTH"); !ok {
 			return fmt.Errorf("smtp: %s does not offer AUTH but SMTP_URL has credentials", addr)
 		}
-		if err := c.Auth(plainAuth{user: s.Username, pass: s.Password}); err != nil {
+		if err := c.Auth(smtpPlainAuth{user: s.Username, pass: s.Password}); err != nil {
 			return fmt.Errorf("smtp: AUTH: %w", err)
 		}
 	}
@@ -249,7 +249,7 @@ func (s *SMTPSender) localName() string {
 	return "localhost"
 }
 
-func isLoopback(host string) bool {
+func mailIsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}
@@ -257,17 +257,17 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// plainAuth is AUTH PLAIN. net/smtp's PlainAuth refuses to run without TLS
+// smtpPlainAuth is AUTH PLAIN. net/smtp's PlainAuth refuses to run without TLS
 // unless the server is named exactly "localhost"/127.0.0.1/::1; Send has
 // already enforced the same rule (TLS, or a loopback host), so this one
 // only builds the response.
-type plainAuth struct{ user, pass string }
+type smtpPlainAuth struct{ user, pass string }
 
-func (a plainAuth) Start(*smtp.ServerInfo) (string, []byte, error) {
+func (a smtpPlainAuth) Start(*smtp.ServerInfo) (string, []byte, error) {
 	return "PLAIN", []byte("\x00" + a.user + "\x00" + a.pass), nil
 }
 
-func (a plainAuth) Next(_ []byte, more bool) ([]byte, error) {
+func (a smtpPlainAuth) Next(_ []byte, more bool) ([]byte, error) {
 	if more {
 		return nil, errors.New("smtp: unexpected AUTH PLAIN challenge")
 	}
@@ -288,9 +288,9 @@ func (s *SMTPSender) compose(m MailMessage, to *mail.Address) ([]byte, error) {
 	h := func(k, v string) { fmt.Fprintf(&buf, "%s: %s\r\n", k, v) }
 	h("From", s.From.String())
 	h("To", to.String())
-	h("Subject", mime.QEncoding.Encode("utf-8", oneLine(m.Subject)))
+	h("Subject", mime.QEncoding.Encode("utf-8", mailHeaderLine(m.Subject)))
 	h("Date", now().Format(time.RFC1123Z))
-	h("Message-ID", messageID(m.ID, s.From.Address))
+	h("Message-ID", mailMessageID(m.ID, s.From.Address))
 	h("MIME-Version", "1.0")
 	h("Content-Type", `multipart/alternative; boundary="`+mw.Boundary()+`"`)
 	buf.WriteString("\r\n")
@@ -308,7 +308,7 @@ func (s *SMTPSender) compose(m MailMessage, to *mail.Address) ([]byte, error) {
 			return nil, err
 		}
 		qp := quotedprintable.NewWriter(pw)
-		if _, err := qp.Write([]byte(crlf(p.body))); err != nil {
+		if _, err := qp.Write([]byte(mailCRLF(p.body))); err != nil {
 			return nil, err
 		}
 		if err := qp.Close(); err != nil {
@@ -321,9 +321,9 @@ func (s *SMTPSender) compose(m MailMessage, to *mail.Address) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// messageID is unique per delivery attempt yet names the outbox row, which
+// mailMessageID is unique per delivery attempt yet names the outbox row, which
 // helps when tracing a message through relays.
-func messageID(id int64, from string) string {
+func mailMessageID(id int64, from string) string {
 	domain := "localhost"
 	if at := strings.LastIndexByte(from, '@'); at >= 0 && at < len(from)-1 {
 		domain = from[at+1:]
@@ -333,13 +333,13 @@ func messageID(id int64, from string) string {
 	return fmt.Sprintf("<roster.%d.%s@%s>", id, hex.EncodeToString(b[:]), domain)
 }
 
-// oneLine keeps a header value on one line: a subject can never add headers.
-func oneLine(s string) string {
+// mailHeaderLine keeps a header value on one line: a subject can never add headers.
+func mailHeaderLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// crlf normalises line ends to CRLF, as SMTP expects.
-func crlf(s string) string {
+// mailCRLF normalises line ends to CRLF, as SMTP expects.
+func mailCRLF(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\r", "\n")
 	return strings.ReplaceAll(s, "\n", "\r\n")

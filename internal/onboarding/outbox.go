@@ -238,7 +238,7 @@ func (m *Mailer) deliver(ctx context.Context, e db.OutboxEmail, res *SendResult)
 		// without spending an attempt.
 		m.unclaim([]db.OutboxEmail{e})
 	case errors.Is(err, ErrPermanent) || e.Attempts >= m.maxAttempts():
-		if err := m.DB.MarkEmailFailed(bg, e.ID, errText(err)); err != nil {
+		if err := m.DB.MarkEmailFailed(bg, e.ID, mailErrText(err)); err != nil {
 			return fmt.Errorf("mailer: mark email %d failed: %w", e.ID, err)
 		}
 		m.sent.WithLabelValues("failed").Inc()
@@ -246,7 +246,7 @@ func (m *Mailer) deliver(ctx context.Context, e db.OutboxEmail, res *SendResult)
 		log.Error("mailer: email failed, giving up", "err", err)
 	default:
 		next := m.now().Add(m.backoff(e.Attempts))
-		if err := m.DB.MarkEmailRetry(bg, e.ID, next, errText(err)); err != nil {
+		if err := m.DB.MarkEmailRetry(bg, e.ID, next, mailErrText(err)); err != nil {
 			return fmt.Errorf("mailer: reschedule email %d: %w", e.ID, err)
 		}
 		m.sent.WithLabelValues("retry").Inc()
@@ -264,8 +264,8 @@ func (m *Mailer) unclaim(emails []db.OutboxEmail) {
 	}
 }
 
-// errText keeps a stored error readable and bounded.
-func errText(err error) string {
+// mailErrText keeps a stored error readable and bounded.
+func mailErrText(err error) string {
 	s := err.Error()
 	if len(s) > 1000 {
 		s = s[:1000] + "…"

@@ -190,13 +190,13 @@ func TestMailerRunPokeAndShutdown(t *testing.T) {
 
 	enqueueMailTest(t, d, db.OutboxEmail{To: "poked@example.test", Subject: "s"})
 	m.Poke()
-	waitFor(t, func() bool { return len(snd.sent()) == 1 })
+	mailWaitFor(t, func() bool { return len(snd.sent()) == 1 })
 
 	// Now a send that hangs until shutdown.
 	snd.block = make(chan struct{})
 	enqueueMailTest(t, d, db.OutboxEmail{To: "hung@example.test", Subject: "s"})
 	m.Poke()
-	waitFor(t, func() bool {
+	mailWaitFor(t, func() bool {
 		row, err := d.EmailByID(context.Background(), 2)
 		return err == nil && row.Status == db.EmailSending
 	})
@@ -228,12 +228,12 @@ func TestMailerReleasesAbandonedClaimsAtStart(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go m.Run(ctx)
-	waitFor(t, func() bool { return len(snd.sent()) == 1 })
+	mailWaitFor(t, func() bool { return len(snd.sent()) == 1 })
 }
 
-// waitFor polls cond until it holds; the deadline only guards against a
+// mailWaitFor polls cond until it holds; the deadline only guards against a
 // hang, it is not what the test measures.
-func waitFor(t *testing.T, cond func() bool) {
+func mailWaitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

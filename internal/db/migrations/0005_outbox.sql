@@ -23,8 +23,8 @@ CREATE TABLE outbox (
 );
 -- The worker's "what is due" scan.
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
--- The Mailbox page: an organisation's sent mail, newest first.
-CREATE INDEX outbox_org_status ON outbox(organization_id, status, id);
+-- The Mailbox page: an organisation's mail, newest first.
+CREATE INDEX outbox_org_id ON outbox(organization_id, id);
 
 -- The Audit page pages one organisation's entries newest first by id
 -- (keyset). audit_log_org_at is ordered by time, which forces a sort of the
