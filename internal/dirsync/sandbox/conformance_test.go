@@ -151,6 +151,7 @@ func TestConformance_NodeSDK(t *testing.T) {
 	}
 	out := runSDK(t, node, srv.URL, map[string]string{
 		"WEBHOOK_SECRET": secret, "WEBHOOK_FILE": hookFile, "ENTRA_DIRECTORY": dirByType(t, st, typeEntra), "GROUP_ID": groupID,
+		"CONFORMANCE_ORGS": "1",
 	})
 	st = sb.State()
 
@@ -226,6 +227,34 @@ func TestConformance_NodeSDK(t *testing.T) {
 	}
 	if out.Webhooks[3].TamperedAccepted == nil || *out.Webhooks[3].TamperedAccepted {
 		t.Errorf("a tampered webhook was accepted")
+	}
+
+	// Organizations and the admin portal (issue 9).
+	o := out.Organizations
+	if !strings.HasPrefix(o.ID, "org_") || o.Name != "Conformance Co" || len(o.Domains) != 1 || o.Domains[0].Domain != "conformance.example" ||
+		o.Domains[0].State != "verified" || o.FetchedName != "Conformance Co" || o.UpdatedName != "Conformance Company" {
+		t.Errorf("organizations = %+v", o)
+	}
+	if len(o.ListedIDs) != len(st.Organizations) || !slices.Contains(o.ListedIDs, o.ID) || !slices.Equal(o.ByDomain, []string{o.ID}) {
+		t.Errorf("listed %v, by domain %v", o.ListedIDs, o.ByDomain)
+	}
+	if !o.Missing.IsNotFound {
+		t.Errorf("unknown organisation: %+v", o.Missing)
+	}
+	if !strings.HasPrefix(out.Portal.Link, srv.URL+"/_sandbox/portal/") {
+		t.Errorf("portal link %q", out.Portal.Link)
+	}
+	if !out.Portal.UnknownOrg.IsNotFound {
+		t.Errorf("portal link for an unknown organisation: %+v", out.Portal.UnknownOrg)
+	}
+	// The link works once.
+	res, err := srv.Client().Get(out.Portal.Link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(res.Request.URL.Path, "/_sandbox/portal/s/") {
+		t.Errorf("opening the link: %d %s", res.StatusCode, res.Request.URL)
 	}
 }
 

@@ -121,6 +121,7 @@ type event struct {
 	user    *user
 	group   *group
 	prev    []prevAttr
+	raw     []byte // pre-rendered data (organization events)
 }
 
 // dirData indexes one directory's users, groups and memberships. Slices are

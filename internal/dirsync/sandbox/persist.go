@@ -77,6 +77,7 @@ type snapEvent struct {
 	User     int    `json:",omitempty"` // index+1
 	Group    int    `json:",omitempty"`
 	Prev     []snapPrev
+	Raw      string `json:",omitempty"` // a string, so the bytes survive exactly
 }
 
 func domainsToSnap(ds []orgDomain) []snapDomain {
@@ -151,7 +152,7 @@ func (s *Sandbox) snapshot() *snapFile {
 		}
 	}
 	for _, e := range s.st.events {
-		se := snapEvent{ID: e.id, Name: e.name, At: e.at, OrgID: e.orgID, DirID: e.dirID, Domains: domainsToSnap(e.domains)}
+		se := snapEvent{ID: e.id, Name: e.name, At: e.at, OrgID: e.orgID, DirID: e.dirID, Domains: domainsToSnap(e.domains), Raw: string(e.raw)}
 		if e.dir != nil {
 			se.Dir = addDir(e.dir) + 1
 		}
@@ -247,6 +248,9 @@ func (s *Sandbox) restore(f *snapFile) error {
 	}
 	for _, se := range f.Events {
 		e := &event{id: se.ID, name: se.Name, at: se.At, orgID: se.OrgID, dirID: se.DirID, domains: domainsFromSnap(se.Domains)}
+		if se.Raw != "" {
+			e.raw = []byte(se.Raw)
+		}
 		var err error
 		var i int
 		if se.Dir > 0 {

@@ -210,6 +210,10 @@ func writeEventData(w *jw, e *event) {
 		writeGroup(w, e.group)
 		w.endObj()
 	default:
+		if e.raw != nil {
+			w.raw(e.raw)
+			return
+		}
 		w.obj()
 		w.endObj()
 	}

@@ -58,7 +58,9 @@ type Sandbox struct {
 	onEvent func(*event)
 	faults  faults
 	legacy  bool
-	portal  map[string]*portalSession
+	portal  map[string]*portalSession // by link token, and by "s:"+session id
+	// pushTick is the pause between admin-portal push batches.
+	pushTick time.Duration
 	// publicURL is set by ListenAndServe when Options.PublicURL is empty.
 	publicURL string
 
@@ -92,14 +94,15 @@ func New(opts Options) (*Sandbox, error) {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Sandbox{
-		opts:   opts,
-		log:    opts.Logger,
-		st:     newStore(),
-		ids:    newIDGen(opts.Seed),
-		fake:   gofakeit.New(uint64(opts.Seed) + 0x9e3779b9),
-		legacy: opts.LegacyGroups,
-		portal: map[string]*portalSession{},
-		faults: faults{rateLimit: opts.RateLimit, latency: opts.Latency, errorRate: opts.ErrorRate, dropRate: opts.DropRate},
+		opts:     opts,
+		log:      opts.Logger,
+		st:       newStore(),
+		ids:      newIDGen(opts.Seed),
+		fake:     gofakeit.New(uint64(opts.Seed) + 0x9e3779b9),
+		legacy:   opts.LegacyGroups,
+		portal:   map[string]*portalSession{},
+		pushTick: 300 * time.Millisecond,
+		faults:   faults{rateLimit: opts.RateLimit, latency: opts.Latency, errorRate: opts.ErrorRate, dropRate: opts.DropRate},
 	}
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	s.limiter = newRateLimiter()

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
 	"net/url"
@@ -102,13 +101,7 @@ func (s *Sandbox) homeVM(r *http.Request) sandboxui.HomeVM {
 }
 
 func (s *Sandbox) showHome(w http.ResponseWriter, r *http.Request) {
-	var buf bytes.Buffer
-	if err := sandboxui.Home(s.homeVM(r)).Render(r.Context(), &buf); err != nil {
-		http.Error(w, "render failed", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = buf.WriteTo(w)
+	renderPage(w, r, http.StatusOK, sandboxui.Home(s.homeVM(r)))
 }
 
 // back redirects to the control page with a message (or the error).
