@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,13 +17,24 @@ import (
 // The Mailbox (demo mode only) shows the emails Roster would have sent.
 // Routes are registered by routesMailAudit in audit.go.
 
-const mailboxPageSize = 25
+// mailboxLimits are the page sizes offered (?limit=); the default is
+// generous because a demo invite of a few dozen people should fit one page.
+var mailboxLimits = []int{10, 25, 50, 100}
+
+const mailboxDefaultLimit = 50
 
 func (s *Server) showMailbox(c echo.Context) error {
 	ctx := c.Request().Context()
 	act := s.actor(c)
 	var vm views.MailboxVM
 	var before int64
+	limit, extra := mailboxDefaultLimit, ""
+	if n, err := strconv.Atoi(c.QueryParam("limit")); err == nil && slices.Contains(mailboxLimits, n) {
+		limit = n
+		if n != mailboxDefaultLimit {
+			extra = "limit=" + strconv.Itoa(n)
+		}
+	}
 	if v := c.QueryParam("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
@@ -31,22 +43,28 @@ func (s *Server) showMailbox(c echo.Context) error {
 			before = n
 		}
 	}
-	page, err := s.App.Mailbox(ctx, act, before, mailboxPageSize)
+	page, err := s.App.Mailbox(ctx, act, before, limit)
 	if err != nil {
 		return err
 	}
 	if before > 0 && len(page.Entries) == 0 {
 		vm.Notice = "There are no older messages, so the newest are shown."
 		before = 0
-		if page, err = s.App.Mailbox(ctx, act, 0, mailboxPageSize); err != nil {
+		if page, err = s.App.Mailbox(ctx, act, 0, limit); err != nil {
 			return err
 		}
 	}
 	if before > 0 {
 		vm.NewestHref = "/mailbox"
+		if extra != "" {
+			vm.NewestHref += "?" + extra
+		}
 	}
 	if page.OlderBefore > 0 {
 		vm.OlderHref = "/mailbox?before=" + strconv.FormatInt(page.OlderBefore, 10)
+		if extra != "" {
+			vm.OlderHref += "&" + extra
+		}
 	}
 	for _, e := range page.Entries {
 		status, kind := mailStatus(e.Status)

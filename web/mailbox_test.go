@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -160,6 +161,10 @@ func TestMailboxPagingAndCursorNotice(t *testing.T) {
 	a.sendMail(ms...)
 	ca := a.signIn(maAdmA)
 	_, doc := a.get(ca, "/mailbox")
+	if n := doc.Find(`[data-testid="mail-row"]`).Length(); n != 30 || doc.Find(`a[rel="next"]`).Length() != 0 {
+		t.Fatalf("default page: %d rows, want all 30 on one page", n)
+	}
+	_, doc = a.get(ca, "/mailbox?limit=25")
 	if n := doc.Find(`[data-testid="mail-row"]`).Length(); n != 25 {
 		t.Fatalf("page 1: %d rows", n)
 	}
@@ -174,7 +179,10 @@ func TestMailboxPagingAndCursorNotice(t *testing.T) {
 	if to := doc.Find(`[data-testid="mail-row"] td`).First().Text(); to != "p04@alpha.example" {
 		t.Errorf("page 2 starts with %q", to)
 	}
-	for _, path := range []string{"/mailbox?before=xyz", "/mailbox?before=1"} {
+	if u, _ := url.Parse(older); u == nil || u.Query().Get("limit") != "25" {
+		t.Errorf("Older link %q lost the page size", older)
+	}
+	for _, path := range []string{"/mailbox?before=xyz&limit=25", "/mailbox?before=1&limit=25"} {
 		resp, doc := a.get(ca, path)
 		if resp.StatusCode != http.StatusOK || doc.Find(`[data-testid="mailbox-notice"]`).Length() != 1 || doc.Find(`[data-testid="mail-row"]`).Length() != 25 {
 			t.Errorf("%s: status %d; want the first page with a notice", path, resp.StatusCode)
