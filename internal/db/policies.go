@@ -621,3 +621,17 @@ func (d *DB) EffectsOfEvent(ctx context.Context, eventID string) ([]string, erro
 	}
 	return out, rows.Err()
 }
+
+// GroupOrganizationTx returns the organisation of a group, live or
+// tombstone.
+func GroupOrganizationTx(ctx context.Context, tx *sql.Tx, groupID string) (string, error) {
+	var org string
+	err := tx.QueryRowContext(ctx, `SELECT organization_id FROM directory_groups WHERE id = ?`, groupID).Scan(&org)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("db: group organization: %w", err)
+	}
+	return org, nil
+}

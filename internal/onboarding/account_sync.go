@@ -771,3 +771,39 @@ func (e *effector) autoInvite(userID, groupID, groupName string) error {
 	}
 	return e.audit(org, "invite.auto_created", rp.Email, "new member of group "+groupName+", role "+rp.Role)
 }
+
+// ReconcileEffects returns the hook for differences a reconcile (or a
+// backfill's final sweep) fixed in the replica: each one brings the
+// accounts concerned in step, inside the same transaction as the fix. The
+// sync does not call it yet: commitLoad would call it with its changes
+// after fn (see the report); until then a reconcile's differences reach
+// accounts only through later events.
+func (s *Service) ReconcileEffects() func(ctx context.Context, tx *sql.Tx, directoryID string, changes []db.Change) error {
+	return func(ctx context.Context, tx *sql.Tx, directoryID string, changes []db.Change) error {
+		e := s.newEffector(ctx, tx, "reconcile", "sync", SourceDirectory)
+		for _, c := range changes {
+			var err error
+			switch c.Kind + "/" + c.Op {
+			case "user/added", "user/updated", "user/restored":
+				err = e.syncUser(c.ID, nil)
+			case "user/removed":
+				err = e.userGone(c.ID, "no longer listed by the directory (reconcile)")
+			case "membership/added", "membership/removed":
+				if _, user, ok := strings.Cut(c.ID, "/"); ok {
+					err = e.recomputeRole(user, "group membership "+c.Op+" (reconcile)")
+				}
+			case "group/removed":
+				var org string
+				if org, err = db.GroupOrganizationTx(ctx, tx, c.ID); err == nil {
+					err = e.groupDeleted(org, c.ID, firstNonEmpty(c.Detail, c.ID))
+				} else if errors.Is(err, db.ErrNotFound) {
+					err = nil
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("account effects of reconcile %s %s %s: %w", c.Kind, c.Op, c.ID, err)
+			}
+		}
+		return nil
+	}
+}

@@ -136,3 +136,31 @@ func TestPolicyCollectors_CountCommittedEffects(t *testing.T) {
 		t.Errorf("queue size = %v after approval", v)
 	}
 }
+
+func TestReconcileEffects_BringAccountsInStep(t *testing.T) {
+	f := newPolicyFx(t)
+	uid := f.people(1)[0]
+	f.invite([]string{uid}, nil)
+	hook := f.svc.ReconcileEffects()
+	err := f.d.Tx(f.ctx, func(tx *sql.Tx) error {
+		u, err := db.ReplicaUserTx(f.ctx, tx, uid)
+		if err != nil {
+			return err
+		}
+		u.State, u.LastName = "inactive", "Reconciled"
+		if err := f.d.Replica(f.ctx, tx).ListUser(u, 99); err != nil {
+			return err
+		}
+		return hook(f.ctx, tx, f.dir, []db.Change{{Kind: "user", Op: "updated", ID: uid, Detail: "state, last_name"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := f.account(uid)
+	if a.State != "suspended" || a.LastName != "Reconciled" {
+		t.Errorf("account after reconcile = %+v", a)
+	}
+	if h := f.historyOf(a.ID, "last_name"); len(h) != 1 || h[0].EventID != "reconcile" {
+		t.Errorf("history = %+v", h)
+	}
+}
