@@ -184,6 +184,13 @@ type browser struct {
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
+	return openBrowser(t, true)
+}
+
+// openBrowser starts a Chromium; clean empties the test's screenshot
+// folder first (a second browser of the same test keeps the first's shots).
+func openBrowser(t *testing.T, clean bool) *browser {
+	t.Helper()
 	path := needBrowser(t)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
@@ -197,7 +204,9 @@ func newBrowser(t *testing.T) *browser {
 	ctx, tcancel := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(func() { tcancel(); cancel(); acancel() })
 	dir := filepath.Join("artifacts", sanitize(t.Name()))
-	os.RemoveAll(dir)
+	if clean {
+		os.RemoveAll(dir)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +216,7 @@ func newBrowser(t *testing.T) *browser {
 // fresh returns a second, independent browser (its own cookies), e.g. for
 // an invitee.
 func (b *browser) fresh() *browser {
-	nb := newBrowser(b.t)
+	nb := openBrowser(b.t, false)
 	nb.dir = b.dir
 	nb.step = 100 + b.step
 	return nb
