@@ -325,16 +325,49 @@ func canonJSON(raw json.RawMessage, def string) string {
 	return string(b)
 }
 
+// lightUserSQL updates a user's columns that no index covers: most events
+// change attributes, not the name or email, and leaving the indexed columns
+// out of the SET list spares SQLite rewriting those index entries.
+const lightUserSQL = `UPDATE directory_users SET organization_id = ?, idp_id = ?, first_name = ?, last_name = ?,
+	name = ?, username = ?, job_title = ?, department = ?, manager_email = ?, state = ?, role = ?, roles = ?,
+	emails = ?, custom_attributes = ?, source_created_at = ?, source_updated_at = ?, last_event_id = ?,
+	seen_gen = ?, synced_at = ? WHERE id = ?`
+
 // ApplyUserEvent stores a user carried by a created/updated event, unless
 // the stored row is newer (by source updated_at) or a tombstone: then the
 // event is stale.
 func (w *ReplicaWriter) ApplyUserEvent(u DirectoryUser, gen int64) (string, error) {
-	n, err := w.exec(eventUserSQL, u.args(gen, nil, w.now)...)
+	s, err := w.stmt(`SELECT directory_id, sort_key, email, source_updated_at, deleted_at IS NOT NULL FROM directory_users WHERE id = ?`)
 	if err != nil {
-		return "", fmt.Errorf("db: apply user %s: %w", u.ID, err)
+		return "", err
 	}
-	if n == 0 {
+	var dir, key, email, updated string
+	var dead bool
+	err = s.QueryRowContext(w.ctx, u.ID).Scan(&dir, &key, &email, &updated, &dead)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := w.exec(listUserSQL, u.args(gen, nil, w.now)...); err != nil {
+			return "", fmt.Errorf("db: apply user %s: %w", u.ID, err)
+		}
+		return OutcomeApplied, nil
+	case err != nil:
+		return "", fmt.Errorf("db: read user %s: %w", u.ID, err)
+	case dead || tsOrEmpty(u.UpdatedAt) < updated:
 		return OutcomeStale, nil
+	}
+	newKey := UserSortKey(u.FirstName, u.LastName, u.Name, u.Email)
+	if dir == u.DirectoryID && key == newKey && email == u.Email {
+		roles, _ := json.Marshal(nonNil(u.Roles))
+		_, err := w.exec(lightUserSQL, u.OrganizationID, u.IdpID, u.FirstName, u.LastName, u.Name, u.Username,
+			u.JobTitle, u.Department, u.ManagerEmail, u.State, u.Role, string(roles), jsonOr(u.Emails, "[]"),
+			jsonOr(u.CustomAttributes, "{}"), tsOrEmpty(u.CreatedAt), tsOrEmpty(u.UpdatedAt), u.LastEventID, gen, w.now, u.ID)
+		if err != nil {
+			return "", fmt.Errorf("db: apply user %s: %w", u.ID, err)
+		}
+		return OutcomeApplied, nil
+	}
+	if _, err := w.exec(eventUserSQL, u.args(gen, nil, w.now)...); err != nil {
+		return "", fmt.Errorf("db: apply user %s: %w", u.ID, err)
 	}
 	return OutcomeApplied, w.fixMemberKey(&u)
 }
@@ -572,23 +605,21 @@ func (w *ReplicaWriter) BuildSearchIndex(directoryID string) error {
 	return nil
 }
 
-// SeenEvent reports whether an event was already read.
-func (w *ReplicaWriter) SeenEvent(id string) (bool, error) {
-	s, err := w.stmt(`SELECT count(*) FROM applied_events WHERE event_id = ?`)
+// ClaimEvent records that an event is being read, with the outcome
+// "applied"; it reports false when the event was read before (a duplicate).
+// Call SetEventOutcome when the outcome turns out otherwise.
+func (w *ReplicaWriter) ClaimEvent(id, directoryID, typ string) (bool, error) {
+	n, err := w.exec(`INSERT INTO applied_events (event_id, directory_id, type, outcome, at) VALUES (?, ?, ?, 'applied', ?)
+		ON CONFLICT(event_id) DO NOTHING`, id, directoryID, typ, w.now)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("db: record event %s: %w", id, err)
 	}
-	var n int
-	if err := s.QueryRowContext(w.ctx, id).Scan(&n); err != nil {
-		return false, fmt.Errorf("db: read applied event %s: %w", id, err)
-	}
-	return n > 0, nil
+	return n == 1, nil
 }
 
-// RecordEvent remembers that an event was read and what came of it.
-func (w *ReplicaWriter) RecordEvent(id, directoryID, typ, outcome string) error {
-	if _, err := w.exec(`INSERT INTO applied_events (event_id, directory_id, type, outcome, at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT(event_id) DO NOTHING`, id, directoryID, typ, outcome, w.now); err != nil {
+// SetEventOutcome corrects the outcome of a claimed event.
+func (w *ReplicaWriter) SetEventOutcome(id, outcome string) error {
+	if _, err := w.exec(`UPDATE applied_events SET outcome = ? WHERE event_id = ?`, outcome, id); err != nil {
 		return fmt.Errorf("db: record event %s: %w", id, err)
 	}
 	return nil

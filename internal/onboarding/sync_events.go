@@ -115,13 +115,13 @@ func (s *Syncer) applyEvent(ctx context.Context, w *db.ReplicaWriter, st *db.Syn
 			return nil
 		}
 	}
-	seen, err := w.SeenEvent(ev.ID)
+	fresh, err := w.ClaimEvent(ev.ID, st.DirectoryID, ev.Event)
 	if err != nil {
 		return err
 	}
 	var outcome string
 	switch {
-	case seen:
+	case !fresh:
 		outcome = db.OutcomeDuplicate
 	case derr != nil:
 		s.Log.Warn("sync: event not understood", "directory", st.DirectoryID, "event", ev.ID, "type", ev.Event, "err", derr)
@@ -146,8 +146,10 @@ func (s *Syncer) applyEvent(ctx context.Context, w *db.ReplicaWriter, st *db.Syn
 		tally.applied++
 	}
 	if outcome != db.OutcomeDuplicate {
-		if err := w.RecordEvent(ev.ID, st.DirectoryID, ev.Event, outcome); err != nil {
-			return err
+		if outcome != db.OutcomeApplied {
+			if err := w.SetEventOutcome(ev.ID, outcome); err != nil {
+				return err
+			}
 		}
 		if ev.CreatedAt.After(st.LastEventAt) {
 			st.LastEventAt = ev.CreatedAt
