@@ -207,3 +207,18 @@ func TestPortal_EmptySizeAndDonePage(t *testing.T) {
 		}
 	}
 }
+
+func TestControlPage_OpensAdminPortal(t *testing.T) {
+	h := newHarness(t, Options{})
+	org := h.sb.State().Organizations[0].ID
+	status, loc, _ := h.browser("POST", "/_sandbox/ui/orgs/"+org+"/portal", nil)
+	if status != http.StatusSeeOther || !strings.HasPrefix(loc, "/_sandbox/portal/") {
+		t.Fatalf("portal button: %d %s", status, loc)
+	}
+	if status, loc, _ := h.browser("GET", loc, nil); status != http.StatusSeeOther || !strings.HasPrefix(loc, "/_sandbox/portal/s/") {
+		t.Errorf("opening: %d %s", status, loc)
+	}
+	if status, loc, _ := h.browser("POST", "/_sandbox/ui/orgs/org_nope/portal", nil); status != http.StatusSeeOther || !strings.Contains(loc, "err=") {
+		t.Errorf("unknown org: %d %s", status, loc)
+	}
+}

@@ -34,6 +34,7 @@ func (s *Sandbox) routeUI(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_sandbox/ui/churn", s.uiChurn)
 	mux.HandleFunc("POST /_sandbox/ui/faults", s.uiFaults)
 	mux.HandleFunc("POST /_sandbox/ui/webhooks", s.uiWebhooks)
+	mux.HandleFunc("POST /_sandbox/ui/orgs/{id}/portal", s.uiPortal)
 	s.routePortal(mux)
 }
 
@@ -287,4 +288,22 @@ func (s *Sandbox) uiWebhooks(w http.ResponseWriter, r *http.Request) {
 	}
 	s.hooks.configure(u, secret)
 	back(w, r, "settings-h", "Webhook endpoint updated.", nil)
+}
+
+// uiPortal opens the Admin Portal for an organisation, as an application
+// would after calling /portal/generate_link; it comes back here when done.
+func (s *Sandbox) uiPortal(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	base := s.apiBase(r)
+	s.mu.Lock()
+	if s.st.org(id) == nil {
+		s.mu.Unlock()
+		back(w, r, "", "", &notFoundError{"Organization", id})
+		return
+	}
+	ps := &portalSession{token: randomHex(24), orgID: id, expires: s.now() + portalLinkTTL.Milliseconds(), step: "provider",
+		returnURL: base + "/_sandbox/"}
+	s.portal[ps.token] = ps
+	s.mu.Unlock()
+	http.Redirect(w, r, "/_sandbox/portal/"+ps.token, http.StatusSeeOther)
 }
