@@ -1,11 +1,28 @@
 // Package sandbox is a WorkOS-compatible Directory Sync emulator: the REST
-// API (directories, users, groups, events, organizations, admin portal
-// links), signed webhooks, a seeded demo company, a change simulator with
-// control endpoints under /_sandbox/ and fault injection.
+// API, signed webhooks, a seeded demo company, a change simulator, the
+// Organizations API, a simulated Admin Portal and fault injection.
 //
 // It is an implementation of its own: it shares no types or encoding code
 // with the roster/internal/dirsync client, so the client's tests against it
 // are judged by the official SDK and spec, not by a mirror.
+//
+// WorkOS API (Bearer auth): GET /directories, GET|DELETE /directories/{id},
+// GET /directory_users, GET /directory_users/{id}, GET /directory_groups,
+// GET /directory_groups/{id}, GET /events, GET|POST /organizations,
+// GET|PUT /organizations/{id}, GET /organizations/external_id/{id},
+// POST /portal/generate_link.
+//
+// Control API (JSON, no auth; loopback use only) under /_sandbox/:
+// GET state; POST directories/{id}/users (hire); PATCH users/{id};
+// POST users/{id}/deactivate and /reactivate; DELETE users/{id};
+// POST groups/{id}/members; DELETE groups/{id}/members/{user_id};
+// POST directories/{id}/groups; PATCH|DELETE groups/{id};
+// DELETE directories/{id}; POST scenarios/{new-hires|reorg|leavers};
+// PUT churn, faults, webhooks; GET faults. GET /_sandbox/ is an HTML page
+// with forms for the same actions; /_sandbox/portal/… is the Admin Portal.
+//
+// Lists are sorted by id. Ids are ULIDs from one monotonic source, so id
+// order is creation order and `after` cursors on /events never skip.
 package sandbox
 
 import (
