@@ -177,13 +177,27 @@ func (o benchOptions) wants(metric string) bool {
 		return true
 	}
 	for _, sel := range o.only {
+		// A scenario name selects that scenario's metrics only: "backfill"
+		// is not also the prefix of backfill_quota_use.
+		if isScenario(sel) {
+			for _, s := range benchScenarios {
+				if s.name == sel && contains(s.metrics, metric) {
+					return true
+				}
+			}
+			continue
+		}
 		if strings.HasPrefix(metric, sel) {
 			return true
 		}
-		for _, s := range benchScenarios {
-			if s.name == sel && contains(s.metrics, metric) {
-				return true
-			}
+	}
+	return false
+}
+
+func isScenario(name string) bool {
+	for _, s := range benchScenarios {
+		if s.name == name {
+			return true
 		}
 	}
 	return false

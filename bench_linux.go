@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // childProcAttr makes the kernel kill the sandbox if the bench dies first,
@@ -41,4 +42,13 @@ func peakRSS() (int64, error) {
 		return kb * 1024, nil
 	}
 	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
+}
+
+// cpuTime is the user plus system CPU time this process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

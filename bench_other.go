@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"syscall"
+	"time"
 )
 
 func childProcAttr() *syscall.SysProcAttr { return nil }
@@ -13,3 +14,5 @@ var errNoProc = errors.New("peak RSS is measured on Linux only")
 
 func resetPeakRSS() error     { return errNoProc }
 func peakRSS() (int64, error) { return 0, errNoProc }
+
+func cpuTime() time.Duration { return 0 }

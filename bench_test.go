@@ -120,6 +120,10 @@ func TestBenchOnly(t *testing.T) {
 	if o.wantsScenario("quota") || !o.wantsScenario("users_page") {
 		t.Error("wantsScenario disagrees with wants")
 	}
+	o, _ = parseBenchFlags([]string{"-only", "backfill"}, io.Discard)
+	if o.wants("backfill_quota_use") || !o.wants("backfill_peak_rss_mb") {
+		t.Error("-only backfill must select the backfill scenario, not every backfill_ metric")
+	}
 	if _, err := parseBenchFlags([]string{"-only", "nope"}, io.Discard); err == nil || !strings.Contains(err.Error(), "backfill") {
 		t.Errorf("-only nope: %v", err)
 	}
