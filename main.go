@@ -129,6 +129,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) 
 	app := &onboarding.Service{DB: store, Log: log, BaseURL: cfg.BaseURL, Demo: cfg.Demo(), InviteTTL: cfg.InviteTTL, WorkOS: client}
 	syncer := onboarding.NewSyncer(store, client, log.With("component", "sync"))
 	syncer.Interval = cfg.SyncInterval
+	syncer.OnEvent = app.AccountEffects() // account changes commit with the replica change and the cursor
 	sender, err := onboarding.NewSender(cfg.SMTPURL, cfg.MailFrom)
 	if err != nil {
 		return err
@@ -139,10 +140,13 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(syncer.Collectors()...)
 	reg.MustRegister(mailer.Collectors()...)
+	reg.MustRegister(app.InviteCollectors()...)
+	reg.MustRegister(app.PolicyCollectors()...)
 
 	for name, run := range map[string]func(context.Context) error{
 		"sync":          syncer.Run,
 		"mail":          mailer.Run,
+		"policies":      app.RunPolicies,
 		"organizations": func(ctx context.Context) error { return app.RunOrganizations(ctx, 5*time.Minute) },
 	} {
 		workers.Add(1)
