@@ -188,4 +188,3 @@ func parseID(c echo.Context) (int64, error) {
 	}
 	return id, nil
 }
-
