@@ -171,13 +171,17 @@ func TestInvitation_RenewRevokeAccept(t *testing.T) {
 	if tx(func(t *sql.Tx) (bool, error) { return AcceptInvitationTx(ctx, t, inv.ID, inv.AccountID, "h", now) }) {
 		t.Error("a revoked invitation was accepted")
 	}
-	if !tx(func(t *sql.Tx) (bool, error) { return RenewInvitationTx(ctx, t, inv.ID, "new-hash", now, now.Add(time.Hour)) }) {
+	if !tx(func(t *sql.Tx) (bool, error) {
+		return RenewInvitationTx(ctx, t, inv.ID, "new-hash", now, now.Add(time.Hour))
+	}) {
 		t.Error("renew did nothing")
 	}
 	if _, err := d.InvitationByTokenHash(ctx, "h-oa-0", now); !errors.Is(err, ErrNotFound) {
 		t.Errorf("old hash still opens: %v", err)
 	}
-	if tx(func(t *sql.Tx) (bool, error) { return AcceptInvitationTx(ctx, t, inv.ID, inv.AccountID, "h", now.Add(2*time.Hour)) }) {
+	if tx(func(t *sql.Tx) (bool, error) {
+		return AcceptInvitationTx(ctx, t, inv.ID, inv.AccountID, "h", now.Add(2*time.Hour))
+	}) {
 		t.Error("an expired invitation was accepted")
 	}
 	if !tx(func(t *sql.Tx) (bool, error) { return AcceptInvitationTx(ctx, t, inv.ID, inv.AccountID, "h", now) }) {
