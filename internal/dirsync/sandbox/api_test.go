@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -487,4 +489,24 @@ func TestFaults_ErrorRateAndDrops(t *testing.T) {
 	h.control("PUT", "/_sandbox/faults", `{"drop_rate":0}`, 200)
 	h.get("/directories", 200)
 	h.control("PUT", "/_sandbox/faults", `{"error_rate":2}`, 422)
+}
+
+func TestFaults_LatencyHoldsTheResponse(t *testing.T) {
+	h := newHarness(t, Options{Latency: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", h.srv.URL+"/directories", nil)
+	req.Header.Set("Authorization", "Bearer "+DefaultAPIKey)
+	if res, err := h.srv.Client().Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("an hour of latency answered at once: %d", res.StatusCode)
+	}
+	if got := h.sb.faultSettings().LatencyMS; got != 3_600_000 {
+		t.Errorf("latency_ms = %d", got)
+	}
+	h.control("PUT", "/_sandbox/faults", `{"latency_ms":0}`, 200)
+	h.get("/directories", 200)
+	// The control endpoints are never delayed.
+	h.control("PUT", "/_sandbox/faults", `{"latency_ms":60000}`, 200)
+	h.control("GET", "/_sandbox/faults", "", 200)
 }
