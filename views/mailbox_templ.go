@@ -93,7 +93,7 @@ func Mailbox(p Page, vm MailboxVM) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, " <div class=\"table-wrap\"><table data-testid=\"mailbox\"><caption>Sent messages, newest first</caption> <thead><tr><th scope=\"col\">To</th><th scope=\"col\">Subject</th><th scope=\"col\">Kind</th><th scope=\"col\">Status</th><th scope=\"col\">Time</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, " <div class=\"table-wrap\"><table data-testid=\"mailbox\"><caption>Messages, newest first</caption> <thead><tr><th scope=\"col\">To</th><th scope=\"col\">Subject</th><th scope=\"col\">Kind</th><th scope=\"col\">Status</th><th scope=\"col\">Time</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
