@@ -197,3 +197,13 @@ func mailLines(text string) []views.MailLine {
 	}
 	return out
 }
+
+// pokeMailer wakes the email worker so mail just queued (an invitation, a
+// resend) goes out now rather than at its next tick. Call it after the
+// transaction that enqueued the mail has committed; it is a no-op when no
+// Mailer is wired (tests).
+func (s *Server) pokeMailer() {
+	if s.Mailer != nil {
+		s.Mailer.Poke()
+	}
+}
