@@ -67,6 +67,7 @@ type Syncer struct {
 	runCtx   context.Context
 	wg       sync.WaitGroup
 	m        *syncMetrics
+	hooks    webhookSeen
 }
 
 type worker struct {

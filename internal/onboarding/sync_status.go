@@ -13,6 +13,7 @@ type DirectorySync struct {
 	DirectoryID    string
 	Name           string
 	OrganizationID string
+	DirectoryType  string // WorkOS's provider type, e.g. "okta scim v2.0"
 	DirectoryState string // WorkOS's: linked, unlinked, …
 	Deleted        bool
 
@@ -103,7 +104,7 @@ func (s *Syncer) Authorize(ctx context.Context, a Actor, dirID string) error {
 
 func status(d db.Directory, st db.SyncState, c db.ReplicaCount, now time.Time) DirectorySync {
 	out := DirectorySync{
-		DirectoryID: d.ID, Name: d.Name, OrganizationID: d.OrganizationID, DirectoryState: d.State,
+		DirectoryID: d.ID, Name: d.Name, OrganizationID: d.OrganizationID, DirectoryType: d.Type, DirectoryState: d.State,
 		Deleted: !d.DeletedAt.IsZero() || st.Phase == db.PhaseDeleted,
 		Phase:   st.Phase, Mode: st.Mode, Loading: st.Loading(),
 		LastPollAt: st.LastPollAt, LastSuccessAt: st.LastSuccessAt, Lag: lag(st, now), Cursor: st.EventsCursor,
