@@ -119,4 +119,11 @@ func BenchmarkSearchAuditOrgPage(b *testing.B) {
 			}
 		})
 	}
+	b.Run("actors", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := d.AuditActors(ctx, "org_a", false, 100); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
