@@ -94,9 +94,9 @@ type NewInvite struct {
 }
 
 // CreateInvitesTx creates the accounts (state invited), their invitations
-// and a history line each, set-based: the rows travel as one JSON array and
-// each table gets a single INSERT … SELECT. It returns directory user id →
-// invitation id.
+// and a history line each, set-based: the rows travel as JSON arrays and
+// each table gets a single INSERT … SELECT (RETURNING the new ids). It
+// returns directory user id → invitation id.
 func CreateInvitesTx(ctx context.Context, tx *sql.Tx, batchID int64, invitedBy string, people []NewInvite, now, expires time.Time) (map[string]int64, error) {
 	if len(people) == 0 {
 		return map[string]int64{}, nil
@@ -108,29 +108,69 @@ func CreateInvitesTx(ctx context.Context, tx *sql.Tx, batchID int64, invitedBy s
 			over = 1
 		}
 		rows[i] = []any{p.DirectoryUserID, p.DirectoryID, p.OrganizationID, p.Email, p.FirstName, p.LastName,
-			p.DisplayName, p.JobTitle, p.Department, p.Manager, p.Location, p.Phone, p.Role, over, p.TokenHash}
+			p.DisplayName, p.JobTitle, p.Department, p.Manager, p.Location, p.Phone, p.Role, over}
 	}
 	blob, err := json.Marshal(rows)
 	if err != nil {
 		return nil, fmt.Errorf("db: encode invites: %w", err)
 	}
 	at := ts(now)
-	_, err = tx.ExecContext(ctx, `INSERT INTO accounts (directory_user_id, directory_id, organization_id, email, first_name,
+	// The accounts in one statement; RETURNING hands back their ids.
+	rs, err := tx.QueryContext(ctx, `INSERT INTO accounts (directory_user_id, directory_id, organization_id, email, first_name,
 			last_name, display_name, job_title, department, manager, location, phone, role, role_overridden, state,
 			last_directory_update_at, created_at, updated_at)
 		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'),
 			json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'),
 			json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'),
 			json_extract(value, '$[12]'), json_extract(value, '$[13]'), 'invited', ?, ?, ?
-		FROM json_each(?)`, at, at, at, string(blob))
+		FROM json_each(?) RETURNING id, directory_user_id`, at, at, at, string(blob))
 	if err != nil {
 		return nil, fmt.Errorf("db: create accounts: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO invitations (account_id, organization_id, token_hash, status, created_at, expires_at, invited_by, batch_id)
-		SELECT a.id, a.organization_id, json_extract(j.value, '$[14]'), 'pending', ?, ?, ?, ?
-		FROM json_each(?) j JOIN accounts a ON a.directory_user_id = json_extract(j.value, '$[0]')`,
-		at, ts(expires), invitedBy, batchID, string(blob))
+	accounts := make(map[string]int64, len(people))
+	for rs.Next() {
+		var id int64
+		var uid string
+		if err := rs.Scan(&id, &uid); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("db: create accounts: %w", err)
+		}
+		accounts[uid] = id
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("db: create accounts: %w", err)
+	}
+	// The invitations likewise, from [account id, token hash] pairs.
+	pairs := make([][2]any, len(people))
+	uids := make(map[int64]string, len(people))
+	for i, p := range people {
+		id := accounts[p.DirectoryUserID]
+		pairs[i] = [2]any{id, p.TokenHash}
+		uids[id] = p.DirectoryUserID
+	}
+	if blob, err = json.Marshal(pairs); err != nil {
+		return nil, fmt.Errorf("db: encode invitations: %w", err)
+	}
+	rs, err = tx.QueryContext(ctx, `INSERT INTO invitations (account_id, organization_id, token_hash, status, created_at,
+			expires_at, invited_by, batch_id)
+		SELECT json_extract(j.value, '$[0]'), a.organization_id, json_extract(j.value, '$[1]'), 'pending', ?, ?, ?, ?
+		FROM json_each(?) j JOIN accounts a ON a.id = json_extract(j.value, '$[0]')
+		RETURNING id, account_id`, at, ts(expires), invitedBy, batchID, string(blob))
 	if err != nil {
+		return nil, fmt.Errorf("db: create invitations: %w", err)
+	}
+	out := make(map[string]int64, len(people))
+	for rs.Next() {
+		var id, acct int64
+		if err := rs.Scan(&id, &acct); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("db: create invitations: %w", err)
+		}
+		out[uids[acct]] = id
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("db: create invitations: %w", err)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO account_history (account_id, at, field, old_value, new_value, source, actor)
@@ -138,22 +178,7 @@ func CreateInvitesTx(ctx context.Context, tx *sql.Tx, batchID int64, invitedBy s
 	if err != nil {
 		return nil, fmt.Errorf("db: account history: %w", err)
 	}
-	res, err := tx.QueryContext(ctx, `SELECT a.directory_user_id, i.id FROM invitations i JOIN accounts a ON a.id = i.account_id
-		WHERE i.batch_id = ?`, batchID)
-	if err != nil {
-		return nil, fmt.Errorf("db: read invitations: %w", err)
-	}
-	defer res.Close()
-	out := make(map[string]int64, len(people))
-	for res.Next() {
-		var uid string
-		var id int64
-		if err := res.Scan(&uid, &id); err != nil {
-			return nil, fmt.Errorf("db: scan invitation: %w", err)
-		}
-		out[uid] = id
-	}
-	return out, res.Err()
+	return out, nil
 }
 
 // Invitation is an invitation with the account it invites.
