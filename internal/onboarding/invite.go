@@ -138,7 +138,13 @@ func (s *Service) Invite(ctx context.Context, act Actor, in InviteInput) (Invite
 		if err := db.SetBatchCountsTx(ctx, tx, res.BatchID, string(counts)); err != nil {
 			return err
 		}
-		return db.InsertAudit(ctx, tx, db.AuditEntry{At: now, Actor: act.Email, OrganizationID: act.OrganizationID,
+		// The entry belongs to the organisation invited into, so that its
+		// admins see invites a platform admin made for them.
+		auditOrg := act.OrganizationID
+		if len(orgs) == 1 {
+			auditOrg = orgs[0]
+		}
+		return db.InsertAudit(ctx, tx, db.AuditEntry{At: now, Actor: act.Email, OrganizationID: auditOrg,
 			Action: "invite.created", Target: "batch " + strconv.FormatInt(res.BatchID, 10), Detail: res.Summary()})
 	})
 	if err != nil {
