@@ -41,8 +41,10 @@ func TestAccessibility_MainPages(t *testing.T) {
 	b.signIn(a)
 	b.waitDirectoryUsers(a, dir.ID, total, 60*time.Second)
 
+	start := time.Now()
 	check := func(name, url string) {
 		t.Helper()
+		t.Logf("%6.1fs %s", time.Since(start).Seconds(), name)
 		if st := b.status(url); st != 200 {
 			b.shot("status-" + name)
 			t.Errorf("%s (%s) answers %d", name, url, st)

@@ -88,13 +88,16 @@ func (b *browser) acceptInvitation(link string, u sbUser) {
 	inv.open(link)
 	inv.shot("invitee opens the link")
 	text := inv.mainText()
-	for _, want := range []string{u.email(), u.first()} {
-		if want != "" && !strings.Contains(text, want) {
-			b.t.Errorf("invitation page does not show %q; text:\n%s", want, text)
-		}
+	if got := inv.text(`[data-testid="invite-email"]`); got != u.email() {
+		b.t.Errorf("invitation page shows email %q, want %q", got, u.email())
 	}
-	if jt := u.custom("job_title"); jt != "" && !strings.Contains(text, jt) {
-		b.t.Errorf("invitation page does not show the pre-filled job title %q; text:\n%s", jt, text)
+	if got := inv.text(`[data-testid="invite-name"]`); !strings.Contains(got, u.first()) || !strings.Contains(got, u.last()) {
+		b.t.Errorf("invitation page shows name %q, want %s %s", got, u.first(), u.last())
+	}
+	if jt := u.custom("job_title"); jt != "" {
+		if inv.count(`[data-testid="invite-title"]`) == 0 || inv.text(`[data-testid="invite-title"]`) != jt {
+			b.t.Errorf("invitation page does not show the pre-filled job title %q; text:\n%s", jt, text)
+		}
 	}
 	pw := "correct horse battery staple"
 	n := inv.count(`form input[type=password]`)
@@ -107,10 +110,9 @@ func (b *browser) acceptInvitation(link string, u sbUser) {
 		inv.do("type password", chromedp.SendKeys(chromedp.CSS(`input[data-e2e-pw="`+strconv.Itoa(i)+`"]`), pw))
 	}
 	inv.shot("password typed")
-	inv.clickLoad("accept the invitation", `form:has(input[type=password]) button[type=submit], form:has(input[type=password]) button:not([type])`)
+	inv.clickLoad("accept the invitation", `[data-testid="accept-form"] button[type=submit]`)
 	inv.shot("invitation accepted")
-	after := strings.ToLower(inv.mainText())
-	if inv.count(`input[type=password]`) > 0 || strings.Contains(after, "error") || strings.Contains(after, "expired") {
+	if inv.count(`[data-testid="invite-error"]`) > 0 || inv.count(`[data-testid="accept-form"]`) > 0 {
 		b.t.Fatalf("accepting the invitation did not succeed; page says:\n%s", inv.mainText())
 	}
 }
@@ -137,7 +139,13 @@ func (b *browser) rowIDs(sel string) []string {
 	return eval[[]string](b, `Array.from(document.querySelectorAll(`+jsq(sel)+`)).map(e=>e.dataset.id)`)
 }
 
-// accountOf finds the account of an email on /accounts (by search) and
+// accountState is the state badge of an account's page.
+func (b *browser) accountState() string {
+	b.t.Helper()
+	return strings.TrimSpace(b.text(`[data-testid="account-state"]`))
+}
+
+// openAccount finds the account of an email on /accounts (by search) and
 // opens its page; it returns the page's URL.
 func (b *browser) openAccount(a *app, email string) string {
 	b.t.Helper()

@@ -201,7 +201,9 @@ func openBrowser(t *testing.T, clean bool) *browser {
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, tcancel := context.WithTimeout(ctx, 3*time.Minute)
+	// Bounded, with room for a loaded machine (a journey takes about a
+	// minute and a half on an idle one).
+	ctx, tcancel := context.WithTimeout(ctx, 6*time.Minute)
 	t.Cleanup(func() { tcancel(); cancel(); acancel() })
 	dir := filepath.Join("artifacts", sanitize(t.Name()))
 	if clean {
