@@ -20,6 +20,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -32,6 +33,7 @@ type benchOptions struct {
 	only        []string // metric prefixes or scenario names; empty = all
 	preset      string
 	keep        bool
+	reuse       string // -db: an existing database instead of a backfill
 	cpuProfile  string
 	events      int
 	invite      int
@@ -109,6 +111,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
 	only := fs.String("only", "", "run only these scenarios or metrics (comma-separated names or metric prefixes): "+scenarioNames())
 	fs.StringVar(&o.preset, "preset", "large", "sandbox data: large (100k users, 2k groups), demo or small")
 	fs.BoolVar(&o.keep, "keep", false, "keep the database and print its path")
+	fs.StringVar(&o.reuse, "db", "", "measure an existing database (one kept with -keep) instead of backfilling a new one; it is changed by the invite and events scenarios")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fs.IntVar(&o.events, "events", 100_000, "size of the event backlog to apply")
 	fs.IntVar(&o.invite, "invite", 10_000, "people to preview and invite")
@@ -266,20 +269,27 @@ func (b *bench) run(ctx context.Context) error {
 		return fmt.Errorf("bench: temp dir: %w", err)
 	}
 	b.dbPath = filepath.Join(b.tmpDir, "roster.db")
-	b.log.Info("bench: starting the sandbox", "preset", b.opts.preset)
-	if b.sb, err = startBenchSandbox(ctx, b.opts.preset, b.log); err != nil {
-		return err
-	}
-	b.log.Info("bench: sandbox ready", "url", b.sb.url, "seeded_in", b.sb.ready.Round(time.Millisecond))
-
 	needReplica := false
 	for _, s := range benchScenarios {
 		if s.name != "quota" && b.opts.wantsScenario(s.name) {
 			needReplica = true
 		}
 	}
-	if needReplica {
+	backfill := needReplica && b.opts.reuse == ""
+	if backfill || b.opts.wantsScenario("events") || b.opts.wantsScenario("quota") {
+		b.log.Info("bench: starting the sandbox", "preset", b.opts.preset, "cpus", runtime.NumCPU(), "load_average", loadAverage())
+		if b.sb, err = startBenchSandbox(ctx, b.opts.preset, b.log); err != nil {
+			return err
+		}
+		b.log.Info("bench: sandbox ready", "url", b.sb.url, "seeded_in", b.sb.ready.Round(time.Millisecond))
+	}
+	switch {
+	case backfill:
 		if err := b.backfill(ctx); err != nil {
+			return err
+		}
+	case needReplica:
+		if err := b.openExisting(ctx); err != nil {
 			return err
 		}
 	}
@@ -377,5 +387,36 @@ func (b *bench) summary(took time.Duration) {
 		}
 		b.log.Info("bench: result", "metric", l.Metric, "value", l.Value, "unit", l.Unit, "target", cmp+fmt.Sprint(t.target), "verdict", verdict)
 	}
-	b.log.Info("bench: done", "took", took.Round(time.Second), "metrics", len(b.emitted), "not_measured", strings.Join(b.skipped, ","))
+	b.log.Info("bench: done", "took", took.Round(time.Second), "load_average", loadAverage(), "metrics", len(b.emitted), "not_measured", strings.Join(b.skipped, ","))
+}
+
+// openExisting measures a database kept by an earlier run (-db): its
+// directory with most users.
+func (b *bench) openExisting(ctx context.Context) error {
+	if _, err := os.Stat(b.opts.reuse); err != nil {
+		return fmt.Errorf("bench: -db: %w", err)
+	}
+	var err error
+	if b.store, err = db.Open(ctx, b.opts.reuse); err != nil {
+		return fmt.Errorf("bench: -db: %w", err)
+	}
+	states, err := b.store.SyncStates(ctx)
+	if err != nil {
+		return err
+	}
+	var best db.SyncState
+	for _, st := range states {
+		if st.UsersDone >= best.UsersDone {
+			best = st
+		}
+	}
+	if best.DirectoryID == "" {
+		return errors.New("bench: -db: the database holds no directory")
+	}
+	b.dirID, b.orgID = best.DirectoryID, best.OrganizationID
+	for _, m := range []string{"backfill_users_per_s", "backfill_peak_rss_mb"} {
+		b.skip(m, "-db: no backfill")
+	}
+	b.log.Info("bench: measuring an existing database", "path", b.opts.reuse, "directory", b.dirID, "users", best.UsersDone)
+	return nil
 }

@@ -16,3 +16,5 @@ func resetPeakRSS() error     { return errNoProc }
 func peakRSS() (int64, error) { return 0, errNoProc }
 
 func cpuTime() time.Duration { return 0 }
+
+func loadAverage() string { return "" }
