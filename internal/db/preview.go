@@ -127,23 +127,23 @@ func resolveSelection(ctx context.Context, q queryer, adminID int64, orgID strin
 	}
 	// The account match: the same directory user first, else the same
 	// email in the organisation (both use a unique index).
-	query := selectionCTE + `,
-	resolved AS (
-		SELECT u.pk, u.id, u.directory_id, u.organization_id, u.state, u.sort_key,
-			COALESCE(NULLIF(trim(u.first_name || ' ' || u.last_name), ''), NULLIF(u.name, ''), NULLIF(u.email, ''), u.id) AS label,
-			p.paths, ` + strings.Join(cols, ", ") + `,
-			COALESCE((SELECT rm.role_slug FROM directory_memberships m
-				JOIN role_mappings rm ON rm.organization_id = u.organization_id AND rm.group_id = m.group_id
-				JOIN roles r ON r.slug = rm.role_slug AND r.organization_id IN ('', u.organization_id)
-				WHERE m.user_id = u.id ORDER BY r.rank DESC, rm.role_slug LIMIT 1), '') AS mapped_role,
-			COALESCE((SELECT a.id FROM accounts a WHERE a.directory_user_id = u.id),
-				(SELECT a.id FROM accounts a WHERE a.organization_id = u.organization_id AND a.email = ` + emailExpr + ` AND a.email <> '')) AS account_id
-		FROM people p JOIN directory_users u ON u.id = p.user_id AND u.deleted_at IS NULL
-		WHERE u.organization_id = ?
-	)
-	SELECT r.*, COALESCE(a.state, ''), COALESCE(i.status, ''), COALESCE(i.expires_at, '')
-	FROM resolved r LEFT JOIN accounts a ON a.id = r.account_id LEFT JOIN invitations i ON i.account_id = r.account_id
-	ORDER BY r.sort_key, r.id`
+	// Each lookup is a join, so it runs once per person.
+	query := selectionCTE + `
+	SELECT u.pk, u.id, u.directory_id, u.organization_id, u.state, u.sort_key,
+		COALESCE(NULLIF(trim(u.first_name || ' ' || u.last_name), ''), NULLIF(u.name, ''), NULLIF(u.email, ''), u.id),
+		p.paths, ` + strings.Join(cols, ", ") + `,
+		COALESCE((SELECT rm.role_slug FROM directory_memberships m
+			JOIN role_mappings rm ON rm.organization_id = u.organization_id AND rm.group_id = m.group_id
+			JOIN roles r ON r.slug = rm.role_slug AND r.organization_id IN ('', u.organization_id)
+			WHERE m.user_id = u.id ORDER BY r.rank DESC, rm.role_slug LIMIT 1), ''),
+		COALESCE(a1.id, a2.id), COALESCE(a1.state, a2.state, ''), COALESCE(i.status, ''), COALESCE(i.expires_at, '')
+	FROM people p
+	JOIN directory_users u ON u.id = p.user_id AND u.deleted_at IS NULL
+	LEFT JOIN accounts a1 ON a1.directory_user_id = u.id
+	LEFT JOIN accounts a2 ON a1.id IS NULL AND a2.organization_id = u.organization_id AND a2.email = ` + emailExpr + ` AND a2.email <> ''
+	LEFT JOIN invitations i ON i.account_id = COALESCE(a1.id, a2.id)
+	WHERE u.organization_id = ?
+	ORDER BY u.sort_key, u.id`
 	args := []any{adminID, adminID}
 	args = append(args, colArgs...)
 	args = append(args, emailArgs...)
