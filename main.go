@@ -135,6 +135,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) 
 		return err
 	}
 	mailer := &onboarding.Mailer{DB: store, Sender: sender, Log: log.With("component", "mail")}
+	if cfg.Demo() {
+		mailer.Interval = time.Second // the Mailbox shows invitations at once in a demo
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
