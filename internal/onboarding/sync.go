@@ -346,15 +346,23 @@ func (s *Syncer) Discover(ctx context.Context) error {
 	return nil
 }
 
+// noteDirectory stores a listed directory and, unless its worker is busy
+// with it (a long load holds the lock; discovery must not wait for it),
+// creates or refreshes its sync state.
 func (s *Syncer) noteDirectory(ctx context.Context, d dirsync.Directory) error {
 	l := s.lock(d.ID)
-	l.Lock()
-	defer l.Unlock()
+	locked := l.TryLock()
+	if locked {
+		defer l.Unlock()
+	}
 	now := s.now()
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		w := s.DB.Replica(ctx, tx)
 		if err := w.UpsertDirectory(directoryRow(d)); err != nil {
 			return err
+		}
+		if !locked {
+			return nil
 		}
 		st, err := w.SyncState(d.ID)
 		switch {
@@ -392,7 +400,9 @@ func startLoad(st *db.SyncState, mode string, now time.Time, freshCursor bool) {
 
 func (s *Syncer) markDeleted(ctx context.Context, dirID, why string) error {
 	l := s.lock(dirID)
-	l.Lock()
+	if !l.TryLock() {
+		return nil // its worker is busy with it; the next discovery retries
+	}
 	defer l.Unlock()
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		w := s.DB.Replica(ctx, tx)

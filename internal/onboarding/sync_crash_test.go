@@ -163,7 +163,7 @@ func waitEqualFile(t *testing.T, path string, ts *testSandbox) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute) // generous: CI machines can be loaded
 	for {
 		diffs := diffReplica(t, store, ts.sb.State())
 		if len(diffs) == 0 {
