@@ -274,8 +274,15 @@ func (s *Server) showDirectories(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.DirectoriesPage(s.page(c, "Directories", "directories"), vm))
 }
 
+// showDirectory sends to the directory's people page — only for a
+// directory the admin may see, so another organisation's id is a 404 here
+// too, not a redirect.
 func (s *Server) showDirectory(c echo.Context) error {
-	return c.Redirect(http.StatusSeeOther, dirUsersBase(c.Param("id")))
+	dir, err := s.App.Directory(c.Request().Context(), s.actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, dirUsersBase(dir.ID))
 }
 
 func header(dir onboarding.DirectoryRef, active string) views.DirectoryHeader {

@@ -340,6 +340,13 @@ func (s *Service) visibleDirectory(ctx context.Context, act Actor, id string) (D
 	return ref, st, nil
 }
 
+// Directory returns a live directory the actor may see; ErrNotFound when
+// it does not exist or belongs to another organisation.
+func (s *Service) Directory(ctx context.Context, act Actor, id string) (DirectoryRef, error) {
+	ref, _, err := s.visibleDirectory(ctx, act, id)
+	return ref, err
+}
+
 // Person is one person on a list.
 type Person struct {
 	ID           string
