@@ -203,3 +203,15 @@ func (w *ReplicaWriter) CountGroups(directoryID string) (int64, error) {
 	}
 	return n, nil
 }
+
+// GroupsBefore counts a directory's live groups whose id sorts before id:
+// during the memberships phase, the groups whose members are all listed.
+func (d *DB) GroupsBefore(ctx context.Context, directoryID, id string) (int64, error) {
+	var n int64
+	err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM directory_groups
+		WHERE directory_id = ? AND id < ? AND deleted_at IS NULL`, directoryID, id).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("db: count groups: %w", err)
+	}
+	return n, nil
+}

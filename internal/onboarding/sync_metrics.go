@@ -83,6 +83,6 @@ func (m *syncMetrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.groups, prometheus.GaugeValue, float64(c.Groups), id)
 		ch <- prometheus.MustNewConstMetric(m.memberships, prometheus.GaugeValue, float64(c.Memberships), id)
 		ch <- prometheus.MustNewConstMetric(m.lag, prometheus.GaugeValue, lag(st, now).Seconds(), id)
-		ch <- prometheus.MustNewConstMetric(m.progress, prometheus.GaugeValue, progress(st), id)
+		ch <- prometheus.MustNewConstMetric(m.progress, prometheus.GaugeValue, progress(st, m.s.memberGroupsDone(ctx, st)), id)
 	}
 }

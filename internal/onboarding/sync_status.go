@@ -66,7 +66,8 @@ func (s *Syncer) Statuses(ctx context.Context, a Actor) ([]DirectorySync, error)
 		if !a.CanSee(d.OrganizationID) {
 			continue
 		}
-		out = append(out, status(d, byID[d.ID], counts[d.ID], now))
+		st := byID[d.ID]
+		out = append(out, status(d, st, counts[d.ID], s.memberGroupsDone(ctx, st), now))
 	}
 	return out, nil
 }
@@ -90,7 +91,7 @@ func (s *Syncer) Status(ctx context.Context, a Actor, dirID string) (DirectorySy
 	if err != nil {
 		return DirectorySync{}, err
 	}
-	return status(d, st, counts[dirID], s.now()), nil
+	return status(d, st, counts[dirID], s.memberGroupsDone(ctx, st), s.now()), nil
 }
 
 // Authorize checks that the actor may act on a directory (ErrNotFound if not).
@@ -102,7 +103,20 @@ func (s *Syncer) Authorize(ctx context.Context, a Actor, dirID string) error {
 	return err
 }
 
-func status(d db.Directory, st db.SyncState, c db.ReplicaCount, now time.Time) DirectorySync {
+// memberGroupsDone is how many groups the memberships phase has finished
+// (0 outside that phase, or when it cannot be counted).
+func (s *Syncer) memberGroupsDone(ctx context.Context, st db.SyncState) int64 {
+	if st.Phase != db.PhaseMemberships || st.GroupCursor == "" {
+		return 0
+	}
+	n, err := s.DB.GroupsBefore(ctx, st.DirectoryID, st.GroupCursor)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+func status(d db.Directory, st db.SyncState, c db.ReplicaCount, memberGroups int64, now time.Time) DirectorySync {
 	out := DirectorySync{
 		DirectoryID: d.ID, Name: d.Name, OrganizationID: d.OrganizationID, DirectoryType: d.Type, DirectoryState: d.State,
 		Deleted: !d.DeletedAt.IsZero() || st.Phase == db.PhaseDeleted,
@@ -113,7 +127,7 @@ func status(d db.Directory, st db.SyncState, c db.ReplicaCount, now time.Time) D
 		ErrorCurrent: st.LastError != "" && !st.LastErrorAt.Before(st.LastSuccessAt),
 		Users:        c.Users, Groups: c.Groups, Memberships: c.Memberships,
 		UsersDone: st.UsersDone, UsersTotal: st.UsersTotal, GroupsDone: st.GroupsDone, GroupsTotal: st.GroupsTotal,
-		MembershipsDone: st.MembershipsDone, Progress: progress(st),
+		MembershipsDone: st.MembershipsDone, Progress: progress(st, memberGroups),
 		LoadStartedAt: st.LoadStartedAt, LoadFinishedAt: st.LoadFinishedAt, LastReconcileAt: st.LastReconcileAt,
 		Changes: st.Changes,
 	}
@@ -142,9 +156,9 @@ func lag(st db.SyncState, now time.Time) time.Duration {
 }
 
 // progress estimates how much of the current load is done: groups count for
-// a tenth, users for six tenths, memberships (one listing per group) for the
-// rest.
-func progress(st db.SyncState) float64 {
+// a tenth, users for six tenths, memberships (one listing per group, of
+// which memberGroups are finished) for the rest.
+func progress(st db.SyncState, memberGroups int64) float64 {
 	switch st.Phase {
 	case db.PhaseLive, db.PhaseDeleted, "":
 		return 1
@@ -164,7 +178,7 @@ func progress(st db.SyncState) float64 {
 	case db.PhaseUsers:
 		p = 0.1 + 0.6*frac(st.UsersDone, st.UsersTotal)
 	case db.PhaseMemberships:
-		p = 0.7 + 0.29*frac(st.MembershipsDone, st.UsersTotal)
+		p = 0.7 + 0.29*frac(memberGroups, max(st.GroupsTotal, st.GroupsDone))
 	}
 	return p
 }

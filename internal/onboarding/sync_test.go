@@ -540,3 +540,26 @@ func waitSync(t *testing.T, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestProgress(t *testing.T) {
+	tests := []struct {
+		name         string
+		st           db.SyncState
+		memberGroups int64
+		want         float64
+	}{
+		{"groups half", db.SyncState{Phase: db.PhaseGroups, GroupsDone: 2, GroupsTotal: 4}, 0, 0.05},
+		{"users half", db.SyncState{Phase: db.PhaseUsers, GroupsDone: 4, GroupsTotal: 4, UsersDone: 50, UsersTotal: 100}, 0, 0.4},
+		{"members of half the groups", db.SyncState{Phase: db.PhaseMemberships, GroupsDone: 4, GroupsTotal: 4, MembershipsDone: 900, UsersTotal: 100}, 2, 0.845},
+		{"unknown totals", db.SyncState{Phase: db.PhaseUsers, UsersDone: 50}, 0, 0.1},
+		{"finishing", db.SyncState{Phase: db.PhaseFinish}, 0, 0.99},
+		{"live", db.SyncState{Phase: db.PhaseLive}, 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := progress(tt.st, tt.memberGroups); got < tt.want-1e-9 || got > tt.want+1e-9 {
+				t.Errorf("progress = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
