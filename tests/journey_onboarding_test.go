@@ -288,6 +288,16 @@ func TestJourney_Onboarding(t *testing.T) {
 	})
 	b.shot("mailbox")
 
+	// The invitations page lists them, pending.
+	b.open(a.URL + "/invitations?status=pending")
+	b.shot("invitations")
+	if got := number(b.text(`[data-testid="invitations-total"]`)); got != len(newEmails) {
+		t.Errorf("invitations page: %d pending, want %d", got, len(newEmails))
+	}
+	if bad := eval[int](b, `document.querySelectorAll('[data-testid="invitation-row"]:not([data-status="pending"])').length`); bad != 0 {
+		t.Errorf("the pending filter lists %d invitations that are not pending", bad)
+	}
+
 	// The invitee: a new account with a job title in the directory.
 	var invitee sbUser
 	for _, id := range wantBuckets["new"] {
