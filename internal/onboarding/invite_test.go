@@ -613,29 +613,7 @@ func BenchmarkInvite10k(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		f := newInviteFixture(b)
-		err := f.d.Tx(f.ctx, func(tx *sql.Tx) error {
-			w := f.d.Replica(f.ctx, tx)
-			for j := 0; j < 10000; j++ {
-				if err := w.ListUser(db.DirectoryUser{ID: fmt.Sprintf("u%05d", j), DirectoryID: "dir_a", OrganizationID: "org_a",
-					FirstName: "Person", LastName: fmt.Sprint(j), Email: fmt.Sprintf("p%05d@acme.test", j), State: "active",
-					CustomAttributes: json.RawMessage(`{"job_title":"Engineer","department":"R&D","location":"Remote"}`)}, 1); err != nil {
-					return err
-				}
-			}
-			if err := w.ListGroup(db.DirectoryGroup{ID: "g_all", DirectoryID: "dir_a", OrganizationID: "org_a", Name: "All"}, 1); err != nil {
-				return err
-			}
-			for j := 0; j < 10000; j++ {
-				if _, err := w.ListMembership(db.Membership{DirectoryID: "dir_a", GroupID: "g_all", UserID: fmt.Sprintf("u%05d", j)}, 1); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		f.sel(b, f.adminA, "group:g_all")
+		seed10k(b, f)
 		b.StartTimer()
 		res, err := f.svc.Invite(f.ctx, f.adminA, InviteInput{Key: fmt.Sprintf("bench-key-%012d", i)})
 		b.StopTimer()
@@ -668,4 +646,32 @@ func collectAll(c prometheus.Collector, out chan<- prometheusMetric) {
 		out <- prometheusMetric{label: kind + "/" + pb.GetLabel()[0].GetValue(), value: pb.GetGauge().GetValue()}
 	}
 	close(out)
+}
+
+// seed10k adds 10,000 active people in one group and selects the group.
+func seed10k(t testing.TB, f *inviteFixture) {
+	t.Helper()
+	err := f.d.Tx(f.ctx, func(tx *sql.Tx) error {
+		w := f.d.Replica(f.ctx, tx)
+		for j := 0; j < 10000; j++ {
+			if err := w.ListUser(db.DirectoryUser{ID: fmt.Sprintf("u%05d", j), DirectoryID: "dir_a", OrganizationID: "org_a",
+				FirstName: "Person", LastName: fmt.Sprint(j), Email: fmt.Sprintf("p%05d@acme.test", j), State: "active",
+				CustomAttributes: json.RawMessage(`{"job_title":"Engineer","department":"R&D","location":"Remote"}`)}, 1); err != nil {
+				return err
+			}
+		}
+		if err := w.ListGroup(db.DirectoryGroup{ID: "g_all", DirectoryID: "dir_a", OrganizationID: "org_a", Name: "All"}, 1); err != nil {
+			return err
+		}
+		for j := 0; j < 10000; j++ {
+			if _, err := w.ListMembership(db.Membership{DirectoryID: "dir_a", GroupID: "g_all", UserID: fmt.Sprintf("u%05d", j)}, 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sel(t, f.adminA, "group:g_all")
 }
