@@ -38,6 +38,7 @@ type benchOptions struct {
 	events      int
 	invite      int
 	cursors     int
+	walk        int // most pages walked to collect page positions; 0 = all
 	searchTerms int
 	clients     int
 	loadFor     time.Duration
@@ -116,6 +117,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
 	fs.IntVar(&o.events, "events", 100_000, "size of the event backlog to apply")
 	fs.IntVar(&o.invite, "invite", 10_000, "people to preview and invite")
 	fs.IntVar(&o.cursors, "cursors", 2000, "random page positions requested by one client")
+	fs.IntVar(&o.walk, "walk", 0, "walk at most this many pages to collect positions (0: the whole list); a quick look on a slow machine")
 	fs.IntVar(&o.searchTerms, "terms", 200, "distinct search terms (each searched 5 times)")
 	fs.IntVar(&o.clients, "clients", 32, "concurrent clients of the load test")
 	fs.DurationVar(&o.loadFor, "load", 10*time.Second, "duration of the concurrent load test")
@@ -146,7 +148,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
 	default:
 		return o, fmt.Errorf("bench: -preset %q: want large, demo or small", o.preset)
 	}
-	if o.events < 0 || o.invite < 0 || o.cursors < 1 || o.searchTerms < 1 || o.clients < 1 || o.loadFor <= 0 || o.quotaWindow <= 0 {
+	if o.events < 0 || o.invite < 0 || o.cursors < 1 || o.walk < 0 || o.searchTerms < 1 || o.clients < 1 || o.loadFor <= 0 || o.quotaWindow <= 0 {
 		return o, errors.New("bench: sizes and durations must be positive")
 	}
 	return o, nil
