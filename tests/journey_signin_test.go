@@ -28,7 +28,7 @@ func TestJourney_SignInAndOut(t *testing.T) {
 		t.Errorf("error message = %q", msg)
 	}
 	b.do("right password",
-		chromedp.SetValue(chromedp.CSS("#password"), ""),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#password').value = ''`),
 		chromedp.SendKeys(chromedp.CSS("#password"), a.Password),
 		chromedp.Click(chromedp.CSS("#sign-in")),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="signed-in-admin"]`)))
