@@ -130,6 +130,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) 
 	syncer := onboarding.NewSyncer(store, client, log.With("component", "sync"))
 	syncer.Interval = cfg.SyncInterval
 	syncer.OnEvent = app.AccountEffects() // account changes commit with the replica change and the cursor
+	syncer.OnChanges = app.ReconcileEffects()
 	sender, err := onboarding.NewSender(cfg.SMTPURL, cfg.MailFrom)
 	if err != nil {
 		return err

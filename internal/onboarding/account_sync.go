@@ -774,10 +774,8 @@ func (e *effector) autoInvite(userID, groupID, groupName string) error {
 
 // ReconcileEffects returns the hook for differences a reconcile (or a
 // backfill's final sweep) fixed in the replica: each one brings the
-// accounts concerned in step, inside the same transaction as the fix. The
-// sync does not call it yet: commitLoad would call it with its changes
-// after fn (see the report); until then a reconcile's differences reach
-// accounts only through later events.
+// accounts concerned in step, inside the same transaction as the fix
+// (Syncer.OnChanges).
 func (s *Service) ReconcileEffects() func(ctx context.Context, tx *sql.Tx, directoryID string, changes []db.Change) error {
 	return func(ctx context.Context, tx *sql.Tx, directoryID string, changes []db.Change) error {
 		e := s.newEffector(ctx, tx, "reconcile", "sync", SourceDirectory)

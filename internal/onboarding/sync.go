@@ -58,6 +58,10 @@ type Syncer struct {
 	// (nil if it could not be decoded) and the outcome (db.Outcome*). An error
 	// rolls the page back; it is retried on the next poll.
 	OnEvent func(ctx context.Context, tx *sql.Tx, ev dirsync.Event, decoded any, outcome string) error
+	// OnChanges, when set, is called with the differences a load fixed in
+	// the replica (a reconcile, or a backfill's final sweep), inside the
+	// transaction that fixes them. An error rolls the page back.
+	OnChanges func(ctx context.Context, tx *sql.Tx, directoryID string, changes []db.Change) error
 
 	initOnce sync.Once
 	mu       sync.Mutex

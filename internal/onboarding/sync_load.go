@@ -173,6 +173,11 @@ func (s *Syncer) commitLoad(ctx context.Context, st *db.SyncState, fn func(w *db
 			}
 			next.Changes += int64(len(changes))
 		}
+		if s.OnChanges != nil && len(changes) > 0 {
+			if err := s.OnChanges(ctx, tx, next.DirectoryID, changes); err != nil {
+				return err
+			}
+		}
 		next.LastSuccessAt = s.now()
 		return w.PutSyncState(next)
 	})
