@@ -374,6 +374,10 @@ func (s *Syncer) noteDirectory(ctx context.Context, d dirsync.Directory) error {
 			// A new directory: note the event position before listing anything.
 			st = db.SyncState{DirectoryID: d.ID, Phase: db.PhaseGroups, Mode: db.ModeBackfill, Generation: 1,
 				EventsSince: now.Add(-eventsSkew), LoadStartedAt: now}
+			if err := db.InsertAudit(ctx, tx, db.AuditEntry{At: now, Actor: "sync", OrganizationID: d.OrganizationID,
+				Action: "directory.connected", Target: d.ID, Detail: d.Name + " (" + d.Type + ")"}); err != nil {
+				return err
+			}
 		case err != nil:
 			return err
 		case st.Phase == db.PhaseDeleted:

@@ -2,6 +2,8 @@ package onboarding
 
 import (
 	"testing"
+
+	"roster/internal/db"
 )
 
 // A reconcile's differences reach the accounts through Syncer.OnChanges,
@@ -27,5 +29,18 @@ func TestSyncer_ReconcileChangesReachAccounts(t *testing.T) {
 	}
 	if h := f.historyOf(a.ID, "last_name"); len(h) != 1 || h[0].EventID != "reconcile" {
 		t.Errorf("history = %+v, want one reconcile entry", h)
+	}
+}
+
+// A directory seen for the first time is recorded as connected, once.
+func TestSyncer_AuditsDirectoryConnected(t *testing.T) {
+	f := newPolicyFx(t)
+	f.sync()
+	entries, err := f.d.ListAudit(f.ctx, db.AuditFilter{OrganizationID: f.org, Action: "directory.connected"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Target != f.dir || entries[0].Actor != "sync" {
+		t.Fatalf("directory.connected entries = %+v, want one for %s", entries, f.dir)
 	}
 }
