@@ -414,4 +414,4 @@ func TestSetupLink(t *testing.T) {
 	}
 }
 
-func dbAllAudit() db.AuditFilter { return db.AuditFilter{AllOrgs: true} }
+func dbAllAudit() db.AuditSearch { return db.AuditSearch{AllOrgs: true} }

@@ -127,7 +127,7 @@ func TestOrganizations_CreateLinkAndAdmins(t *testing.T) {
 		t.Errorf("unknown organisation: %d", resp.StatusCode)
 	}
 
-	entries, _ := a.db.ListAudit(context.Background(), dbAllAudit())
+	entries, _ := a.db.SearchAudit(context.Background(), dbAllAudit())
 	var actions []string
 	for _, e := range entries {
 		actions = append(actions, e.Action)

@@ -260,7 +260,7 @@ func TestPolicies_FormSavesAndRefusesBadInput(t *testing.T) {
 	if doc.Find(`.flash.ok`).Length() != 1 {
 		t.Error("no confirmation after saving")
 	}
-	audit, _ := a.d.ListAudit(a.ctx, db.AuditFilter{AllOrgs: true, Action: "policy.updated"})
+	audit, _ := a.d.SearchAudit(a.ctx, db.AuditSearch{AllOrgs: true, Action: "policy.updated"})
 	if len(audit) != 1 {
 		t.Errorf("policy.updated audit entries = %d", len(audit))
 	}
@@ -401,7 +401,7 @@ func TestReviewQueue_ApproveDismissAndScope(t *testing.T) {
 		t.Error("the open queue is not empty")
 	}
 	for _, want := range []string{"review.approved", "review.dismissed"} {
-		if e, _ := a.d.ListAudit(a.ctx, db.AuditFilter{AllOrgs: true, Action: want}); len(e) != 1 {
+		if e, _ := a.d.SearchAudit(a.ctx, db.AuditSearch{AllOrgs: true, Action: want}); len(e) != 1 {
 			t.Errorf("%s audit entries = %d, want 1", want, len(e))
 		}
 	}

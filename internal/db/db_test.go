@@ -112,11 +112,11 @@ func TestAudit_ScopedByOrganization(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, _ := d.ListAudit(ctx, AuditFilter{OrganizationID: "org_1"})
+	got, _ := d.SearchAudit(ctx, AuditSearch{OrganizationID: "org_1"})
 	if len(got) != 1 || got[0].Target != "t1" {
 		t.Fatalf("org_1 sees %+v", got)
 	}
-	all, _ := d.ListAudit(ctx, AuditFilter{AllOrgs: true, Action: "invite."})
+	all, _ := d.SearchAudit(ctx, AuditSearch{AllOrgs: true, Action: "invite."})
 	if len(all) != 2 {
 		t.Fatalf("platform view of invite.*: %d entries, want 2", len(all))
 	}

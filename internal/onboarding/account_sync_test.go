@@ -277,7 +277,7 @@ func TestAccountSync_UserUpdatedMapsFieldsWithHistory(t *testing.T) {
 		}
 	}
 	// The audit log names the event too.
-	entries, err := f.d.ListAudit(f.ctx, db.AuditFilter{AllOrgs: true, Action: "account.updated"})
+	entries, err := f.d.SearchAudit(f.ctx, db.AuditSearch{AllOrgs: true, Action: "account.updated"})
 	if err != nil || len(entries) != 1 || !strings.Contains(entries[0].Detail, "event_") {
 		t.Errorf("audit = %+v, %v", entries, err)
 	}
@@ -604,7 +604,7 @@ func TestAccountSync_EmailCollisionBecomesConflict(t *testing.T) {
 	if err != nil || !d.Already || d.Item.Status != db.ReviewDismissed {
 		t.Fatalf("second decision: %+v, %v", d, err)
 	}
-	audit, _ := f.d.ListAudit(f.ctx, db.AuditFilter{AllOrgs: true, Action: "review."})
+	audit, _ := f.d.SearchAudit(f.ctx, db.AuditSearch{AllOrgs: true, Action: "review."})
 	var dismissed int
 	for _, e := range audit {
 		if e.Action == "review.dismissed" {
@@ -772,7 +772,7 @@ func TestAccountSync_AutoInviteThroughPreviewRules(t *testing.T) {
 	if f.hasAccount(noEmail) || f.hasAccount(other) {
 		t.Errorf("accounts for the person without email (%v) or outside the rule (%v)", f.hasAccount(noEmail), f.hasAccount(other))
 	}
-	refused, _ := f.d.ListAudit(f.ctx, db.AuditFilter{AllOrgs: true, Action: "invite.auto_refused"})
+	refused, _ := f.d.SearchAudit(f.ctx, db.AuditSearch{AllOrgs: true, Action: "invite.auto_refused"})
 	if len(refused) != 1 {
 		t.Errorf("refusals audited = %+v", refused)
 	}

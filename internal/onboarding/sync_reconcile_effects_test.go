@@ -36,7 +36,7 @@ func TestSyncer_ReconcileChangesReachAccounts(t *testing.T) {
 func TestSyncer_AuditsDirectoryConnected(t *testing.T) {
 	f := newPolicyFx(t)
 	f.sync()
-	entries, err := f.d.ListAudit(f.ctx, db.AuditFilter{OrganizationID: f.org, Action: "directory.connected"})
+	entries, err := f.d.SearchAudit(f.ctx, db.AuditSearch{OrganizationID: f.org, Action: "directory.connected"})
 	if err != nil {
 		t.Fatal(err)
 	}

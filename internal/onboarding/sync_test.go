@@ -332,7 +332,7 @@ func TestSyncer_ReconcileFixesAndRecordsDifferences(t *testing.T) {
 	if n != want {
 		t.Errorf("reconcile fixed %d differences, want %d", n, want)
 	}
-	entries, err := store.ListAudit(ctx, db.AuditFilter{AllOrgs: true, Actor: "sync", Action: "sync.reconcile"})
+	entries, err := store.SearchAudit(ctx, db.AuditSearch{AllOrgs: true, Actor: "sync", Action: "sync.reconcile"})
 	if err != nil {
 		t.Fatal(err)
 	}
