@@ -461,6 +461,28 @@ func (d *DB) BrowseGroups(ctx context.Context, f GroupFilter, p PageRequest) (Gr
 	return page, cr.Err()
 }
 
+// GroupNames returns up to limit live groups of a directory by name, without
+// member counts (for a filter menu); more reports that there were others.
+func (d *DB) GroupNames(ctx context.Context, directoryID string, limit int) (groups []GroupRow, more bool, err error) {
+	rows, err := d.r.QueryContext(ctx, `SELECT id, name FROM directory_groups WHERE directory_id = ? AND deleted_at IS NULL
+		ORDER BY sort_key, id LIMIT ?`, directoryID, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("db: group names: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		g := GroupRow{DirectoryID: directoryID}
+		if err := rows.Scan(&g.ID, &g.Name); err != nil {
+			return nil, false, fmt.Errorf("db: group names: %w", err)
+		}
+		groups = append(groups, g)
+	}
+	if len(groups) > limit {
+		return groups[:limit], true, rows.Err()
+	}
+	return groups, false, rows.Err()
+}
+
 // CountGroups counts the live groups matching f.
 func (d *DB) CountGroups(ctx context.Context, f GroupFilter) (int64, error) {
 	where, args := groupQuery(f)
