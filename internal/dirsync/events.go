@@ -60,17 +60,52 @@ type Event struct {
 
 // UnmarshalJSON decodes an event envelope with a lenient created_at.
 func (e *Event) UnmarshalJSON(b []byte) error {
-	type plain Event
-	*e = Event{}
-	w := struct {
-		*plain
-		CreatedAt flexTime `json:"created_at"`
-	}{plain: (*plain)(e)}
+	var w eventWire
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	e.CreatedAt = time.Time(w.CreatedAt)
+	*e = w.event()
 	return nil
+}
+
+// eventWire mirrors Event with a lenient created_at and no UnmarshalJSON, so
+// that a page of events decodes in one pass.
+type eventWire struct {
+	ID        string          `json:"id"`
+	Event     string          `json:"event"`
+	CreatedAt flexTime        `json:"created_at"`
+	Data      json.RawMessage `json:"data"`
+	Context   map[string]any  `json:"context,omitempty"`
+}
+
+func (w *eventWire) event() Event {
+	return Event{ID: w.ID, Event: w.Event, CreatedAt: time.Time(w.CreatedAt), Data: w.Data, Context: w.Context}
+}
+
+// eventsEnvelope is the body of GET /events.
+type eventsEnvelope struct {
+	Data         []eventWire `json:"data"`
+	ListMetadata *struct {
+		After *string `json:"after"`
+	} `json:"list_metadata"`
+	Legacy *struct {
+		After *string `json:"after"`
+	} `json:"listMetadata"`
+}
+
+func (env *eventsEnvelope) page() EventPage {
+	p := EventPage{Data: make([]Event, len(env.Data))}
+	for i := range env.Data {
+		p.Data[i] = env.Data[i].event()
+	}
+	meta := env.ListMetadata
+	if meta == nil {
+		meta = env.Legacy
+	}
+	if meta != nil && meta.After != nil {
+		p.After = *meta.After
+	}
+	return p
 }
 
 // ParseEvent decodes a raw event, e.g. a verified webhook body.
@@ -112,30 +147,11 @@ func (c *Client) ListEvents(ctx context.Context, o ListEventsOptions) (EventPage
 		q["limit"] = []string{strconv.Itoa(o.Limit)}
 	}
 	q["order"] = []string{"asc"}
-	var env struct {
-		Data         []Event `json:"data"`
-		ListMetadata *struct {
-			After *string `json:"after"`
-		} `json:"list_metadata"`
-		Legacy *struct {
-			After *string `json:"after"`
-		} `json:"listMetadata"`
-	}
+	var env eventsEnvelope
 	if err := c.do(ctx, request{method: http.MethodGet, path: "/events", query: q}, &env); err != nil {
 		return EventPage{}, err
 	}
-	p := EventPage{Data: env.Data}
-	if p.Data == nil {
-		p.Data = []Event{}
-	}
-	meta := env.ListMetadata
-	if meta == nil {
-		meta = env.Legacy
-	}
-	if meta != nil && meta.After != nil {
-		p.After = *meta.After
-	}
-	return p, nil
+	return env.page(), nil
 }
 
 // DirectoryEvent is the data of dsync.activated and dsync.deleted.
@@ -186,17 +202,22 @@ type UserEvent struct {
 // UnmarshalJSON is needed because User's own method would otherwise be
 // promoted and silently drop previous_attributes.
 func (u *UserEvent) UnmarshalJSON(b []byte) error {
-	var prev struct {
-		PreviousAttributes map[string]any `json:"previous_attributes"`
-	}
-	if err := json.Unmarshal(b, &prev); err != nil {
+	var w userEventWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	if err := json.Unmarshal(b, &u.User); err != nil {
-		return err
-	}
-	u.PreviousAttributes = prev.PreviousAttributes
+	*u = w.userEvent()
 	return nil
+}
+
+// userEventWire decodes user event data, previous_attributes included, in one pass.
+type userEventWire struct {
+	userWire
+	PreviousAttributes map[string]any `json:"previous_attributes"`
+}
+
+func (w *userEventWire) userEvent() UserEvent {
+	return UserEvent{User: w.user(), PreviousAttributes: w.PreviousAttributes}
 }
 
 // GroupEvent is the data of dsync.group.created/updated/deleted.
@@ -207,17 +228,22 @@ type GroupEvent struct {
 
 // UnmarshalJSON keeps previous_attributes (see UserEvent.UnmarshalJSON).
 func (g *GroupEvent) UnmarshalJSON(b []byte) error {
-	var prev struct {
-		PreviousAttributes map[string]any `json:"previous_attributes"`
-	}
-	if err := json.Unmarshal(b, &prev); err != nil {
+	var w groupEventWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	if err := json.Unmarshal(b, &g.Group); err != nil {
-		return err
-	}
-	g.PreviousAttributes = prev.PreviousAttributes
+	*g = w.groupEvent()
 	return nil
+}
+
+// groupEventWire decodes group event data in one pass (see userEventWire).
+type groupEventWire struct {
+	groupWire
+	PreviousAttributes map[string]any `json:"previous_attributes"`
+}
+
+func (w *groupEventWire) groupEvent() GroupEvent {
+	return GroupEvent{Group: w.group(), PreviousAttributes: w.PreviousAttributes}
 }
 
 // MembershipEvent is the data of dsync.group.user_added/user_removed.
@@ -225,6 +251,13 @@ type MembershipEvent struct {
 	DirectoryID string `json:"directory_id"`
 	User        User   `json:"user"`
 	Group       Group  `json:"group"`
+}
+
+// membershipEventWire decodes membership event data in one pass.
+type membershipEventWire struct {
+	DirectoryID string    `json:"directory_id"`
+	User        userWire  `json:"user"`
+	Group       groupWire `json:"group"`
 }
 
 // TokenEvent is the data of dsync.token.created/revoked.
@@ -273,20 +306,26 @@ func (e Event) Decode() (any, error) {
 			missing = "id"
 		}
 	case "dsync.user.created", "dsync.user.updated", "dsync.user.deleted":
-		v := &UserEvent{}
-		err, out = json.Unmarshal(data, v), v
+		var w userEventWire
+		err = json.Unmarshal(data, &w)
+		v := new(UserEvent)
+		*v, out = w.userEvent(), v
 		if v.ID == "" {
 			missing = "id"
 		}
 	case "dsync.group.created", "dsync.group.updated", "dsync.group.deleted":
-		v := &GroupEvent{}
-		err, out = json.Unmarshal(data, v), v
+		var w groupEventWire
+		err = json.Unmarshal(data, &w)
+		v := new(GroupEvent)
+		*v, out = w.groupEvent(), v
 		if v.ID == "" {
 			missing = "id"
 		}
 	case "dsync.group.user_added", "dsync.group.user_removed":
-		v := &MembershipEvent{}
-		err, out = json.Unmarshal(data, v), v
+		var w membershipEventWire
+		err = json.Unmarshal(data, &w)
+		v := &MembershipEvent{DirectoryID: w.DirectoryID, User: w.User.user(), Group: w.Group.group()}
+		out = v
 		switch {
 		case v.User.ID == "":
 			missing = "user.id"

@@ -42,9 +42,11 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 		*f = flexTime{}
 		return nil
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("dirsync: timestamp is not a string: %s", truncate(string(b), 40))
+	s, ok := plainString(b)
+	if !ok {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return fmt.Errorf("dirsync: timestamp is not a string: %s", truncate(string(b), 40))
+		}
 	}
 	if s == "" {
 		*f = flexTime{}
@@ -56,6 +58,22 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 	}
 	*f = flexTime(t)
 	return nil
+}
+
+// plainString returns the contents of a JSON string literal made only of
+// printable ASCII without escapes (every real timestamp), sparing a nested
+// json.Unmarshal; anything else is left to encoding/json.
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(in), true
 }
 
 func truncate(s string, n int) string {

@@ -107,18 +107,48 @@ func (u User) PrimaryEmail() string {
 
 // UnmarshalJSON decodes a directory user with lenient timestamps and null strings.
 func (u *User) UnmarshalJSON(b []byte) error {
-	type plain User
-	*u = User{}
-	w := struct {
-		*plain
-		CreatedAt flexTime `json:"created_at"`
-		UpdatedAt flexTime `json:"updated_at"`
-	}{plain: (*plain)(u)}
+	var w userWire
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	u.CreatedAt, u.UpdatedAt = time.Time(w.CreatedAt), time.Time(w.UpdatedAt)
+	*u = w.user()
 	return nil
+}
+
+// userWire mirrors User with lenient timestamp fields and no UnmarshalJSON of
+// its own, so lists and events of users decode in one pass (a method on the
+// element type makes encoding/json scan each element again).
+type userWire struct {
+	ID               string         `json:"id"`
+	DirectoryID      string         `json:"directory_id"`
+	OrganizationID   string         `json:"organization_id"`
+	IdpID            string         `json:"idp_id"`
+	Email            string         `json:"email"`
+	FirstName        string         `json:"first_name"`
+	LastName         string         `json:"last_name"`
+	Name             string         `json:"name"`
+	Username         string         `json:"username"`
+	JobTitle         string         `json:"job_title"`
+	Emails           []UserEmail    `json:"emails,omitempty"`
+	State            string         `json:"state"`
+	RawAttributes    map[string]any `json:"raw_attributes,omitempty"`
+	CustomAttributes map[string]any `json:"custom_attributes,omitempty"`
+	Role             *Role          `json:"role,omitempty"`
+	Roles            []Role         `json:"roles,omitempty"`
+	Groups           []groupWire    `json:"groups,omitempty"`
+	CreatedAt        flexTime       `json:"created_at"`
+	UpdatedAt        flexTime       `json:"updated_at"`
+}
+
+func (w *userWire) user() User {
+	return User{
+		ID: w.ID, DirectoryID: w.DirectoryID, OrganizationID: w.OrganizationID, IdpID: w.IdpID,
+		Email: w.Email, FirstName: w.FirstName, LastName: w.LastName, Name: w.Name,
+		Username: w.Username, JobTitle: w.JobTitle, Emails: w.Emails, State: w.State,
+		RawAttributes: w.RawAttributes, CustomAttributes: w.CustomAttributes,
+		Role: w.Role, Roles: w.Roles, Groups: groupsOf(w.Groups),
+		CreatedAt: time.Time(w.CreatedAt), UpdatedAt: time.Time(w.UpdatedAt),
+	}
 }
 
 // Group is a directory group.
@@ -135,18 +165,44 @@ type Group struct {
 
 // UnmarshalJSON decodes a directory group with lenient timestamps.
 func (g *Group) UnmarshalJSON(b []byte) error {
-	type plain Group
-	*g = Group{}
-	w := struct {
-		*plain
-		CreatedAt flexTime `json:"created_at"`
-		UpdatedAt flexTime `json:"updated_at"`
-	}{plain: (*plain)(g)}
+	var w groupWire
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	g.CreatedAt, g.UpdatedAt = time.Time(w.CreatedAt), time.Time(w.UpdatedAt)
+	*g = w.group()
 	return nil
+}
+
+// groupWire mirrors Group with lenient timestamps (see userWire).
+type groupWire struct {
+	ID             string         `json:"id"`
+	IdpID          string         `json:"idp_id"`
+	DirectoryID    string         `json:"directory_id"`
+	OrganizationID string         `json:"organization_id"`
+	Name           string         `json:"name"`
+	RawAttributes  map[string]any `json:"raw_attributes,omitempty"`
+	CreatedAt      flexTime       `json:"created_at"`
+	UpdatedAt      flexTime       `json:"updated_at"`
+}
+
+func (w *groupWire) group() Group {
+	return Group{
+		ID: w.ID, IdpID: w.IdpID, DirectoryID: w.DirectoryID, OrganizationID: w.OrganizationID,
+		Name: w.Name, RawAttributes: w.RawAttributes,
+		CreatedAt: time.Time(w.CreatedAt), UpdatedAt: time.Time(w.UpdatedAt),
+	}
+}
+
+// groupsOf converts decoded groups, keeping nil as nil and [] as [].
+func groupsOf(ws []groupWire) []Group {
+	if ws == nil {
+		return nil
+	}
+	gs := make([]Group, len(ws))
+	for i := range ws {
+		gs[i] = ws[i].group()
+	}
+	return gs
 }
 
 // Page is one page of a list endpoint. Before and After are "" when null.
@@ -199,6 +255,46 @@ type listEnvelope[T any] struct {
 	Data         []T       `json:"data"`
 	ListMetadata *listMeta `json:"list_metadata"`
 	Legacy       *listMeta `json:"listMetadata"`
+}
+
+// listWire is listEnvelope without its UnmarshalJSON.
+type listWire[T any] struct {
+	Data         []T       `json:"data"`
+	ListMetadata *listMeta `json:"list_metadata"`
+	Legacy       *listMeta `json:"listMetadata"`
+}
+
+// UnmarshalJSON decodes pages of users and groups through their wire types,
+// so that each element is decoded in the same pass as the page.
+func (e *listEnvelope[T]) UnmarshalJSON(b []byte) error {
+	switch p := any(e).(type) {
+	case *listEnvelope[User]:
+		var w listWire[userWire]
+		if err := json.Unmarshal(b, &w); err != nil {
+			return err
+		}
+		*p = listEnvelope[User]{ListMetadata: w.ListMetadata, Legacy: w.Legacy}
+		if w.Data != nil {
+			p.Data = make([]User, len(w.Data))
+			for i := range w.Data {
+				p.Data[i] = w.Data[i].user()
+			}
+		}
+		return nil
+	case *listEnvelope[Group]:
+		var w listWire[groupWire]
+		if err := json.Unmarshal(b, &w); err != nil {
+			return err
+		}
+		*p = listEnvelope[Group]{Data: groupsOf(w.Data), ListMetadata: w.ListMetadata, Legacy: w.Legacy}
+		return nil
+	}
+	var w listWire[T]
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*e = listEnvelope[T](w)
+	return nil
 }
 
 func (e listEnvelope[T]) page() Page[T] {
