@@ -484,6 +484,16 @@ const addMemberSQL = `INSERT INTO directory_memberships (group_id, user_id, dire
 	ON CONFLICT(group_id, user_id) DO UPDATE SET user_sort_key = excluded.user_sort_key, seen_gen = excluded.seen_gen
 	WHERE directory_memberships.user_sort_key <> excluded.user_sort_key OR directory_memberships.seen_gen <> excluded.seen_gen`
 
+// StoreMembership stores a membership as listed during a backfill of
+// generation gen: ListMembership without the read that tells whether it is
+// new, which only a reconcile needs.
+func (w *ReplicaWriter) StoreMembership(m Membership, gen int64) error {
+	if _, err := w.exec(addMemberSQL, m.GroupID, m.UserID, m.DirectoryID, m.UserSortKey, gen); err != nil {
+		return fmt.Errorf("db: store membership %s/%s: %w", m.GroupID, m.UserID, err)
+	}
+	return nil
+}
+
 // ListMembership stores a membership as listed during a load of generation
 // gen and reports whether it is new.
 func (w *ReplicaWriter) ListMembership(m Membership, gen int64) (bool, error) {

@@ -101,11 +101,17 @@ func (s *Syncer) loadStep(ctx context.Context, st *db.SyncState) error {
 			for _, u := range p.Data {
 				m := db.Membership{DirectoryID: next.DirectoryID, GroupID: next.GroupCursor, UserID: u.ID,
 					UserSortKey: db.UserSortKey(u.FirstName, u.LastName, u.Name, u.PrimaryEmail())}
+				if next.Mode != db.ModeReconcile {
+					if err := w.StoreMembership(m, next.Generation); err != nil {
+						return nil, err
+					}
+					continue
+				}
 				added, err := w.ListMembership(m, next.Generation)
 				if err != nil {
 					return nil, err
 				}
-				if added && next.Mode == db.ModeReconcile {
+				if added {
 					changes = append(changes, db.Change{Kind: "membership", Op: "added", ID: m.GroupID + "/" + m.UserID})
 				}
 			}
