@@ -194,6 +194,51 @@ func FTSMatch(input string) string {
 // name the columns the list is ordered by: the membership index's copy of
 // the sort key when listing a group, the users' own index otherwise.
 func userQuery(f UserFilter) (from, where string, args []any, sk, id string) {
+	return userQueryWith(f, false)
+}
+
+// searchWalkAbove is the number of full-text matches above which the pages
+// of a search walk the name index instead of sorting every match: with
+// many matches, the next limit+1 of them in name order are a short walk of
+// the (directory_id, sort_key, id) index away; with few, that walk would
+// cross most of the directory while reading and sorting the matches is cheap.
+const searchWalkAbove = 1000
+
+// searchStrategy picks how a full-text search is run; both return the same
+// rows in the same order.
+type searchStrategy int
+
+const (
+	searchAuto     searchStrategy = iota // choose by the number of matches
+	searchFTSFirst                       // read every match, then sort
+	searchWalk                           // walk the name index, keep matches
+)
+
+// searchWalks reports whether a full-text people search of a directory (not
+// a group: its pages walk the membership index) should walk the name index:
+// whether the FTS index holds more than searchWalkAbove matches for the
+// search. The count is over every directory's people, an upper bound of the
+// directory's own, and stops at searchWalkAbove+1 rows.
+func (d *DB) searchWalks(ctx context.Context, f UserFilter, s searchStrategy) (bool, error) {
+	if s != searchAuto || !f.FullText || f.GroupID != "" {
+		return s == searchWalk && f.GroupID == "", nil
+	}
+	m := FTSMatch(f.Search)
+	if m == "" {
+		return false, nil
+	}
+	var n int
+	if err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM directory_user_search
+		WHERE directory_user_search MATCH ? LIMIT ?)`, m, searchWalkAbove+1).Scan(&n); err != nil {
+		return false, fmt.Errorf("db: count search matches: %w", err)
+	}
+	return n > searchWalkAbove, nil
+}
+
+// userQueryWith is userQuery; walk (for a directory's people, not a group's)
+// makes a full-text search walk the name index and keep the rows whose pk
+// is among the matches, instead of reading every match and sorting.
+func userQueryWith(f UserFilter, walk bool) (from, where string, args []any, sk, id string) {
 	var conds []string
 	if f.GroupID != "" {
 		from = `directory_memberships m JOIN directory_users u ON u.id = m.user_id`
@@ -216,13 +261,23 @@ func userQuery(f UserFilter) (from, where string, args []any, sk, id string) {
 	if f.Search != "" {
 		if f.FullText {
 			if m := FTSMatch(f.Search); m != "" {
-				// The FTS index drives the query: rowid lookups for the
-				// matches, then a sort. "+" keeps the planner from walking the
-				// whole directory in name order instead.
-				if f.GroupID == "" {
-					conds[0] = `+u.directory_id = ?`
+				switch {
+				case walk && f.GroupID == "":
+					// The name index drives the query: walk the directory in
+					// name order and keep the rows whose pk (in the index) is
+					// among the matches, read once into a temporary b-tree;
+					// the LIMIT stops the walk. "+" keeps the planner from
+					// looking the matches up by rowid instead.
+					conds = append(conds, `+u.pk IN (SELECT docid FROM directory_user_search WHERE directory_user_search MATCH ?)`)
+				default:
+					// The FTS index drives the query: rowid lookups for the
+					// matches, then a sort. "+" keeps the planner from walking
+					// the whole directory in name order instead.
+					if f.GroupID == "" {
+						conds[0] = `+u.directory_id = ?`
+					}
+					conds = append(conds, `u.pk IN (SELECT docid FROM directory_user_search WHERE directory_user_search MATCH ?)`)
 				}
-				conds = append(conds, `u.pk IN (SELECT docid FROM directory_user_search WHERE directory_user_search MATCH ?)`)
 				args = append(args, m)
 			}
 		} else {
@@ -239,8 +294,18 @@ func userQuery(f UserFilter) (from, where string, args []any, sk, id string) {
 }
 
 // BrowseUsers returns one name-ordered page of the people matching f.
+// A full-text search with many matches walks the name index (see
+// searchWalks); one with few reads its matches and sorts them.
 func (d *DB) BrowseUsers(ctx context.Context, f UserFilter, p PageRequest) (UserPage, error) {
-	from, where, args, sk, id := userQuery(f)
+	return d.browseUsers(ctx, f, p, searchAuto)
+}
+
+func (d *DB) browseUsers(ctx context.Context, f UserFilter, p PageRequest, s searchStrategy) (UserPage, error) {
+	walk, err := d.searchWalks(ctx, f, s)
+	if err != nil {
+		return UserPage{}, err
+	}
+	from, where, args, sk, id := userQueryWith(f, walk)
 	n := p.limit()
 	order := sk + ", " + id
 	switch {
