@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -94,91 +93,152 @@ type NewInvite struct {
 }
 
 // CreateInvitesTx creates the accounts (state invited), their invitations
-// and a history line each, set-based: the rows travel as JSON arrays and
-// each table gets a single INSERT … SELECT (RETURNING the new ids). It
-// returns directory user id → invitation id.
+// and a history line each, set-based: each table gets multi-row INSERTs of
+// up to insertChunk rows through one prepared statement (RETURNING the new
+// ids), so nothing just written is read back. It returns directory user id
+// → invitation id.
 func CreateInvitesTx(ctx context.Context, tx *sql.Tx, batchID int64, invitedBy string, people []NewInvite, now, expires time.Time) (map[string]int64, error) {
 	if len(people) == 0 {
 		return map[string]int64{}, nil
 	}
-	rows := make([][]any, len(people))
-	for i, p := range people {
-		over := 0
-		if p.RoleOverridden {
-			over = 1
-		}
-		rows[i] = []any{p.DirectoryUserID, p.DirectoryID, p.OrganizationID, p.Email, p.FirstName, p.LastName,
-			p.DisplayName, p.JobTitle, p.Department, p.Manager, p.Location, p.Phone, p.Role, over}
-	}
-	blob, err := json.Marshal(rows)
-	if err != nil {
-		return nil, fmt.Errorf("db: encode invites: %w", err)
-	}
 	at := ts(now)
-	// The accounts in one statement; RETURNING hands back their ids.
-	rs, err := tx.QueryContext(ctx, `INSERT INTO accounts (directory_user_id, directory_id, organization_id, email, first_name,
+	// The accounts; RETURNING hands back their ids.
+	accounts := make(map[string]int64, len(people))
+	err := insertRows(ctx, tx, `INSERT INTO accounts (directory_user_id, directory_id, organization_id, email, first_name,
 			last_name, display_name, job_title, department, manager, location, phone, role, role_overridden, state,
-			last_directory_update_at, created_at, updated_at)
-		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'),
-			json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'),
-			json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'),
-			json_extract(value, '$[12]'), json_extract(value, '$[13]'), 'invited', ?, ?, ?
-		FROM json_each(?) RETURNING id, directory_user_id`, at, at, at, string(blob))
+			last_directory_update_at, created_at, updated_at) VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'invited', ?, ?, ?)`,
+		` RETURNING id, directory_user_id`, len(people), func(i int, a []any) []any {
+			p := &people[i]
+			over := 0
+			if p.RoleOverridden {
+				over = 1
+			}
+			return append(a, p.DirectoryUserID, p.DirectoryID, p.OrganizationID, p.Email, p.FirstName, p.LastName,
+				p.DisplayName, p.JobTitle, p.Department, p.Manager, p.Location, p.Phone, p.Role, over, at, at, at)
+		}, func(rs *sql.Rows) error {
+			var id int64
+			var uid string
+			if err := rs.Scan(&id, &uid); err != nil {
+				return err
+			}
+			accounts[uid] = id
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("db: create accounts: %w", err)
 	}
-	accounts := make(map[string]int64, len(people))
-	for rs.Next() {
-		var id int64
-		var uid string
-		if err := rs.Scan(&id, &uid); err != nil {
-			rs.Close()
-			return nil, fmt.Errorf("db: create accounts: %w", err)
-		}
-		accounts[uid] = id
-	}
-	rs.Close()
-	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("db: create accounts: %w", err)
-	}
-	// The invitations likewise, from [account id, token hash] pairs.
-	pairs := make([][2]any, len(people))
+	ids := make([]int64, len(people))
 	uids := make(map[int64]string, len(people))
 	for i, p := range people {
-		id := accounts[p.DirectoryUserID]
-		pairs[i] = [2]any{id, p.TokenHash}
+		id, ok := accounts[p.DirectoryUserID]
+		if !ok {
+			return nil, fmt.Errorf("db: create accounts: no id returned for %s", p.DirectoryUserID)
+		}
+		ids[i] = id
 		uids[id] = p.DirectoryUserID
 	}
-	if blob, err = json.Marshal(pairs); err != nil {
-		return nil, fmt.Errorf("db: encode invitations: %w", err)
-	}
-	rs, err = tx.QueryContext(ctx, `INSERT INTO invitations (account_id, organization_id, token_hash, status, created_at,
-			expires_at, invited_by, batch_id)
-		SELECT json_extract(j.value, '$[0]'), a.organization_id, json_extract(j.value, '$[1]'), 'pending', ?, ?, ?, ?
-		FROM json_each(?) j JOIN accounts a ON a.id = json_extract(j.value, '$[0]')
-		RETURNING id, account_id`, at, ts(expires), invitedBy, batchID, string(blob))
+	// The invitations likewise.
+	out := make(map[string]int64, len(people))
+	exp := ts(expires)
+	err = insertRows(ctx, tx, `INSERT INTO invitations (account_id, organization_id, token_hash, status, created_at,
+			expires_at, invited_by, batch_id) VALUES `, `(?, ?, ?, 'pending', ?, ?, ?, ?)`, ` RETURNING id, account_id`,
+		len(people), func(i int, a []any) []any {
+			return append(a, ids[i], people[i].OrganizationID, people[i].TokenHash, at, exp, invitedBy, batchID)
+		}, func(rs *sql.Rows) error {
+			var id, acct int64
+			if err := rs.Scan(&id, &acct); err != nil {
+				return err
+			}
+			out[uids[acct]] = id
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("db: create invitations: %w", err)
 	}
-	out := make(map[string]int64, len(people))
-	for rs.Next() {
-		var id, acct int64
-		if err := rs.Scan(&id, &acct); err != nil {
-			rs.Close()
-			return nil, fmt.Errorf("db: create invitations: %w", err)
-		}
-		out[uids[acct]] = id
-	}
-	rs.Close()
-	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("db: create invitations: %w", err)
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO account_history (account_id, at, field, old_value, new_value, source, actor)
-		SELECT i.account_id, ?, 'state', '', 'invited', 'invite', ? FROM invitations i WHERE i.batch_id = ?`, at, invitedBy, batchID)
+	// A history line per new account, from the ids already in hand.
+	err = insertRows(ctx, tx, `INSERT INTO account_history (account_id, at, field, old_value, new_value, source, actor) VALUES `,
+		`(?, ?, 'state', '', 'invited', 'invite', ?)`, "", len(people), func(i int, a []any) []any {
+			return append(a, ids[i], at, invitedBy)
+		}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("db: account history: %w", err)
 	}
 	return out, nil
+}
+
+// insertChunk bounds the rows of one multi-row INSERT (the widest row has
+// 17 placeholders; SQLite allows 32766 per statement).
+const insertChunk = 500
+
+// insertRows inserts n rows with multi-row INSERTs: head, then row (its
+// placeholders) repeated up to insertChunk times, then tail (a RETURNING
+// clause, or ""). The full-size statement is prepared once. args appends
+// row i's arguments; scan, when not nil, reads each RETURNING row.
+func insertRows(ctx context.Context, tx *sql.Tx, head, row, tail string, n int, args func(i int, a []any) []any, scan func(*sql.Rows) error) error {
+	build := func(rows int) string {
+		var b strings.Builder
+		b.Grow(len(head) + rows*(len(row)+2) + len(tail))
+		b.WriteString(head)
+		for i := 0; i < rows; i++ {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(row)
+		}
+		b.WriteString(tail)
+		return b.String()
+	}
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	var a []any
+	for lo := 0; lo < n; lo += insertChunk {
+		hi := min(lo+insertChunk, n)
+		a = a[:0]
+		for i := lo; i < hi; i++ {
+			a = args(i, a)
+		}
+		var st *sql.Stmt
+		if hi-lo == insertChunk {
+			if full == nil {
+				var err error
+				if full, err = tx.PrepareContext(ctx, build(insertChunk)); err != nil {
+					return err
+				}
+			}
+			st = full
+		} else {
+			var err error
+			if st, err = tx.PrepareContext(ctx, build(hi-lo)); err != nil {
+				return err
+			}
+			defer st.Close()
+		}
+		if scan == nil {
+			if _, err := st.ExecContext(ctx, a...); err != nil {
+				return err
+			}
+			continue
+		}
+		rs, err := st.QueryContext(ctx, a...)
+		if err != nil {
+			return err
+		}
+		for rs.Next() {
+			if err := scan(rs); err != nil {
+				rs.Close()
+				return err
+			}
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Invitation is an invitation with the account it invites.
@@ -433,27 +493,27 @@ func (d *DB) InvitationStatusCounts(ctx context.Context, now time.Time) (map[str
 }
 
 // EnqueueEmailsTx is the bulk form of EnqueueEmail for an invite batch:
-// one prepared statement executed per email instead of a fresh statement
-// each time, which is what keeps a 10,000-person invite inside its time
-// budget. Rows are exactly what EnqueueEmail writes (pending, due at once).
+// multi-row INSERTs through one prepared statement, which is what keeps a
+// 10,000-person invite inside its time budget. Rows are exactly what
+// EnqueueEmail writes (pending, due at once).
 func EnqueueEmailsTx(ctx context.Context, tx *sql.Tx, mails []OutboxEmail, now time.Time) error {
 	if len(mails) == 0 {
 		return nil
 	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO outbox (to_addr, subject, text_body, html_body, kind, ref, organization_id,
-		status, attempts, next_attempt_at, created_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, '')`)
-	if err != nil {
-		return fmt.Errorf("db: prepare enqueue emails: %w", err)
-	}
-	defer st.Close()
-	at := ts(now)
 	for _, m := range mails {
 		if strings.TrimSpace(m.To) == "" {
 			return fmt.Errorf("db: enqueue email: no recipient")
 		}
-		if _, err := st.ExecContext(ctx, m.To, m.Subject, m.Text, m.HTML, m.Kind, m.Ref, nullString(m.OrganizationID), at, at); err != nil {
-			return fmt.Errorf("db: enqueue emails: %w", err)
-		}
+	}
+	at := ts(now)
+	err := insertRows(ctx, tx, `INSERT INTO outbox (to_addr, subject, text_body, html_body, kind, ref, organization_id,
+		status, attempts, next_attempt_at, created_at, last_error) VALUES `, `(?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, '')`, "",
+		len(mails), func(i int, a []any) []any {
+			m := &mails[i]
+			return append(a, m.To, m.Subject, m.Text, m.HTML, m.Kind, m.Ref, nullString(m.OrganizationID), at, at)
+		}, nil)
+	if err != nil {
+		return fmt.Errorf("db: enqueue emails: %w", err)
 	}
 	return nil
 }

@@ -55,7 +55,9 @@ func SelectionOrganizationsTx(ctx context.Context, tx *sql.Tx, adminID int64) ([
 }
 
 func selectionOrgs(ctx context.Context, q queryer, adminID int64) ([]string, error) {
-	rows, err := q.QueryContext(ctx, selectionCTE+` SELECT DISTINCT u.organization_id FROM people p
+	// DISTINCT over the picks themselves: counting paths (people) is not
+	// needed for the organisations.
+	rows, err := q.QueryContext(ctx, selectionCTE+` SELECT DISTINCT u.organization_id FROM picked p
 		JOIN directory_users u ON u.id = p.user_id AND u.deleted_at IS NULL ORDER BY 1`, adminID, adminID)
 	if err != nil {
 		return nil, fmt.Errorf("db: selection organisations: %w", err)
@@ -153,7 +155,7 @@ func resolveSelection(ctx context.Context, q queryer, adminID int64, orgID strin
 		return nil, fmt.Errorf("db: resolve selection: %w", err)
 	}
 	defer rows.Close()
-	var out []SelectedPerson
+	out := make([]SelectedPerson, 0, 64)
 	var p SelectedPerson
 	var sortKey, expires string
 	var acct sql.NullInt64
