@@ -25,6 +25,7 @@ import (
 	"roster/internal/dirsync"
 	"roster/internal/dirsync/sandbox"
 	"roster/internal/onboarding"
+	"roster/views"
 	"roster/web"
 )
 
@@ -126,7 +127,10 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) 
 	}
 
 	client := dirsync.New(dirsync.Config{BaseURL: baseURL, APIKey: apiKey, UserAgent: "roster/" + dirsync.Version})
-	app := &onboarding.Service{DB: store, Log: log, BaseURL: cfg.BaseURL, Demo: cfg.Demo(), InviteTTL: cfg.InviteTTL, WorkOS: client}
+	app := &onboarding.Service{DB: store, Log: log, BaseURL: cfg.BaseURL, Demo: cfg.Demo(), InviteTTL: cfg.InviteTTL, WorkOS: client,
+		InvitationHTML: func(e onboarding.InvitationEmail) (string, error) {
+			return views.RenderInvitationEmail(views.InvitationEmailVM(e))
+		}}
 	syncer := onboarding.NewSyncer(store, client, log.With("component", "sync"))
 	syncer.Interval = cfg.SyncInterval
 	syncer.OnEvent = app.AccountEffects() // account changes commit with the replica change and the cursor

@@ -28,6 +28,7 @@ import (
 	"roster/internal/dirsync"
 	"roster/internal/dirsync/sandbox"
 	"roster/internal/onboarding"
+	"roster/views"
 )
 
 // The tenancy sweep (issue 6): an organisation's admin reaches nothing of
@@ -68,7 +69,10 @@ func newTenEnv(t *testing.T) *tenEnv {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	api := dirsync.New(dirsync.Config{BaseURL: sbSrv.URL, APIKey: sandbox.DefaultAPIKey, UsersRatePerDirectory: -1, KeyRequestsPerMinute: -1})
 	e := &tenEnv{t: t, ctx: ctx, d: d, sb: sb, sbURL: sbSrv.URL}
-	e.app = &onboarding.Service{DB: d, Log: log, BaseURL: "http://roster.test", Demo: true, WorkOS: api}
+	e.app = &onboarding.Service{DB: d, Log: log, BaseURL: "http://roster.test", Demo: true, WorkOS: api,
+		InvitationHTML: func(m onboarding.InvitationEmail) (string, error) {
+			return views.RenderInvitationEmail(views.InvitationEmailVM(m))
+		}}
 	e.syncer = onboarding.NewSyncer(d, api, log)
 	e.syncer.OnEvent = e.app.AccountEffects() // as main wires it: directory events reach accounts
 	if err := e.app.SyncOrganizations(ctx); err != nil {

@@ -580,7 +580,7 @@ func (e *effector) reinvite(a db.Account) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
-	m := inviteMail{inviter: "Roster", org: r.name, expires: expires}.compose(e.s.BaseURL, a.DisplayName, tok)
+	m := inviteMail{inviter: "Roster", org: r.name, expires: expires, html: e.s.InvitationHTML}.compose(e.s.BaseURL, a.DisplayName, tok)
 	m.To, m.OrganizationID, m.Kind, m.Ref, m.CreatedAt = a.Email, a.OrganizationID, "invitation", strconv.FormatInt(invID, 10), e.now
 	if err := db.EnqueueEmail(e.ctx, e.tx, m); err != nil {
 		return false, err
@@ -756,7 +756,7 @@ func (e *effector) autoInvite(userID, groupID, groupName string) error {
 	if err := db.SetBatchCountsTx(e.ctx, e.tx, batch, string(counts)); err != nil {
 		return err
 	}
-	mail := inviteMail{inviter: inviter, org: r.name, expires: expires}.compose(e.s.BaseURL, a["display_name"], tok)
+	mail := inviteMail{inviter: inviter, org: r.name, expires: expires, html: e.s.InvitationHTML}.compose(e.s.BaseURL, a["display_name"], tok)
 	mail.To, mail.OrganizationID, mail.Kind, mail.Ref, mail.CreatedAt = rp.Email, org, "invitation", strconv.FormatInt(ids[u.ID], 10), e.now
 	if err := db.EnqueueEmail(e.ctx, e.tx, mail); err != nil {
 		return err

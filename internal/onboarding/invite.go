@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"regexp"
 	"strconv"
 	"strings"
@@ -214,7 +213,7 @@ func (s *Service) inviteOrg(ctx context.Context, tx *sql.Tx, act Actor, org stri
 	if err := fault("after-accounts"); err != nil {
 		return 0, err
 	}
-	mail := inviteMail{inviter: act.Email, org: rules.name, expires: expires}
+	mail := inviteMail{inviter: act.Email, org: rules.name, expires: expires, html: s.InvitationHTML}
 	mails := make([]db.OutboxEmail, len(todo))
 	for i, p := range todo {
 		m := mail.compose(s.BaseURL, names[p.DirectoryUserID], tokens[p.DirectoryUserID])
@@ -274,30 +273,36 @@ func (s *Service) InviteBatchResult(ctx context.Context, act Actor, batchID int6
 	return decodeResult(b)
 }
 
+// InvitationEmail is what an invitation email says; main renders its HTML
+// part with the views (Service.InvitationHTML).
+type InvitationEmail struct {
+	Greeting, Inviter, Org, Link, Expires string
+}
+
 // inviteMail composes invitation emails; the parts shared by a batch are
-// prepared once. The HTML is small and built by hand with every value
-// escaped (onboarding does not use the view templates).
+// prepared once.
 type inviteMail struct {
 	inviter, org string
 	expires      time.Time
+	html         func(InvitationEmail) (string, error) // nil: a text-only email
 }
 
 func (m inviteMail) compose(baseURL, name, token string) db.OutboxEmail {
-	link := strings.TrimRight(baseURL, "/") + "/invite/" + token
-	exp := m.expires.UTC().Format("2 January 2006, 15:04 UTC")
-	greet := "Hello"
+	e := InvitationEmail{Greeting: "Hello", Inviter: m.inviter, Org: m.org,
+		Link: strings.TrimRight(baseURL, "/") + "/invite/" + token, Expires: m.expires.UTC().Format("2 January 2006, 15:04 UTC")}
 	if name != "" {
-		greet = "Hello " + name
+		e.Greeting = "Hello " + name
 	}
-	subject := "You are invited to join " + m.org
-	text := greet + ",\n\n" + m.inviter + " invited you to join " + m.org + ".\n\n" +
-		"Open this link to set your password and activate your account:\n" + link + "\n\n" +
-		"The link works until " + exp + ". If it has expired, ask your admin to send a new one.\n"
-	e := html.EscapeString
-	htm := `<!DOCTYPE html><html><body><p>` + e(greet) + `,</p><p>` + e(m.inviter) + ` invited you to join <strong>` + e(m.org) +
-		`</strong>.</p><p><a href="` + e(link) + `">Set your password and activate your account</a></p><p>Or copy this link: ` + e(link) +
-		`</p><p>The link works until ` + e(exp) + `. If it has expired, ask your admin to send a new one.</p></body></html>`
-	return db.OutboxEmail{Subject: subject, Text: text, HTML: htm}
+	out := db.OutboxEmail{Subject: "You are invited to join " + m.org}
+	out.Text = e.Greeting + ",\n\n" + e.Inviter + " invited you to join " + e.Org + ".\n\n" +
+		"Open this link to set your password and activate your account:\n" + e.Link + "\n\n" +
+		"The link works until " + e.Expires + ". If it has expired, ask your admin to send a new one.\n"
+	if m.html != nil {
+		if h, err := m.html(e); err == nil {
+			out.HTML = h // on a render error the text part alone still carries the link
+		}
+	}
+	return out
 }
 
 // Invitations lists invitations the actor may see.
@@ -357,7 +362,7 @@ func (s *Service) Resend(ctx context.Context, act Actor, id int64) (db.Invitatio
 		if !ok {
 			return fmt.Errorf("%w: this invitation was accepted meanwhile", ErrInvalid)
 		}
-		m := inviteMail{inviter: act.Email, org: rules.name, expires: expires}.compose(s.BaseURL, inv.DisplayName, tok)
+		m := inviteMail{inviter: act.Email, org: rules.name, expires: expires, html: s.InvitationHTML}.compose(s.BaseURL, inv.DisplayName, tok)
 		m.To, m.OrganizationID, m.Kind, m.Ref, m.CreatedAt = inv.Email, inv.OrganizationID, "invitation", strconv.FormatInt(id, 10), now
 		if err := db.EnqueueEmail(ctx, tx, m); err != nil {
 			return err

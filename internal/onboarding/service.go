@@ -23,6 +23,9 @@ type Service struct {
 	// WorkOS is the Directory Sync client, used for organisations and
 	// Admin Portal links (pages never wait on it otherwise).
 	WorkOS *dirsync.Client
+	// InvitationHTML renders the HTML part of invitation emails (main
+	// passes the views' template); nil sends text-only emails.
+	InvitationHTML func(InvitationEmail) (string, error)
 }
 
 func (s *Service) now() time.Time {
