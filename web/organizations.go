@@ -81,8 +81,9 @@ func (s *Server) orgDirsVM(c echo.Context, det onboarding.OrgDetail) views.OrgDi
 			importing = true
 		}
 		vm.Live = vm.Live || importing
+		state, _ := directoryState(d.State)
 		vm.Rows = append(vm.Rows, views.OrgDirRow{
-			Name: d.Name, Provider: views.ProviderLabel(d.Type), State: views.DirectoryStateLabel(d.State),
+			Name: d.Name, Provider: providerLabel(d.Type), State: state,
 			Importing: importing, UsersDone: d.UsersDone, UsersTotal: d.UsersTotal, Users: d.Users,
 			Href: "/directories/" + d.ID + "/users", UsersHref: "/directories/" + d.ID + "/users", GroupsHref: "/directories/" + d.ID + "/groups",
 		})

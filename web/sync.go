@@ -77,7 +77,7 @@ func (s *Server) submitReconcile(c echo.Context) error {
 
 func syncRowVM(r onboarding.DirectorySync, now time.Time) views.SyncRowVM {
 	vm := views.SyncRowVM{
-		ID: r.DirectoryID, Name: r.Name, Provider: views.ProviderLabel(r.DirectoryType),
+		ID: r.DirectoryID, Name: r.Name, Provider: providerLabel(r.DirectoryType),
 		LastPoll: syncAgo(now, r.LastPollAt), LastSuccess: syncWhen(r.LastSuccessAt),
 		Lag:   durationText(r.Lag),
 		Users: strconv.FormatInt(r.Users, 10), Groups: strconv.FormatInt(r.Groups, 10),
