@@ -51,6 +51,12 @@ func (s *Server) Handler() http.Handler {
 	s.routesOrganizations(app)
 	s.routesMailAudit(app)
 	s.routesPolicies(app)
+	s.getPath = map[string]bool{}
+	for _, r := range e.Routes() {
+		if r.Method == http.MethodGet {
+			s.getPath[r.Path] = true
+		}
+	}
 	return e
 }
 

@@ -48,6 +48,7 @@ type Server struct {
 	store   *sessions.CookieStore
 	echo    *echo.Echo
 	metrics *httpMetrics
+	getPath map[string]bool // GET routes, for the navigation (built once in Handler)
 }
 
 func (s *Server) now() time.Time {
@@ -109,14 +110,7 @@ func (s *Server) page(c echo.Context, title, active string) views.Page {
 	return p
 }
 
-func (s *Server) hasRoute(path string) bool {
-	for _, r := range s.echo.Routes() {
-		if r.Method == http.MethodGet && r.Path == path {
-			return true
-		}
-	}
-	return false
-}
+func (s *Server) hasRoute(path string) bool { return s.getPath[path] }
 
 func csrfToken(c echo.Context) string {
 	t, _ := c.Get("csrf").(string)
