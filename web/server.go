@@ -6,7 +6,6 @@ package web
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/a-h/templ"
