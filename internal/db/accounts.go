@@ -113,19 +113,7 @@ func (f AccountFilter) where() (string, []any) {
 // the keyset convention).
 func (d *DB) ListAccounts(ctx context.Context, f AccountFilter) ([]Account, error) {
 	w, args := f.where()
-	order := "DESC"
-	if f.BeforeID > 0 {
-		w = andWhere(w, "a.id < ?")
-		args = append(args, f.BeforeID)
-	} else if f.AfterID > 0 {
-		w = andWhere(w, "a.id > ?")
-		args = append(args, f.AfterID)
-		order = "ASC"
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
+	w, args, order, limit := idKeyset(w, args, "a.id", f.BeforeID, f.AfterID, f.Limit)
 	rows, err := d.r.QueryContext(ctx, `SELECT `+accountCols+accountFrom+w+` ORDER BY a.id `+order+fmt.Sprintf(" LIMIT %d", limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("db: list accounts: %w", err)

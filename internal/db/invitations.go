@@ -359,19 +359,7 @@ func (f InvitationFilter) where() (string, []any) {
 // just newer than that id (still returned newest first).
 func (d *DB) ListInvitations(ctx context.Context, f InvitationFilter) ([]Invitation, error) {
 	w, args := f.where()
-	order := "DESC"
-	if f.BeforeID > 0 {
-		w = andWhere(w, "i.id < ?")
-		args = append(args, f.BeforeID)
-	} else if f.AfterID > 0 {
-		w = andWhere(w, "i.id > ?")
-		args = append(args, f.AfterID)
-		order = "ASC"
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
+	w, args, order, limit := idKeyset(w, args, "i.id", f.BeforeID, f.AfterID, f.Limit)
 	rows, err := d.r.QueryContext(ctx, `SELECT `+invitationCols+` FROM invitations i JOIN accounts a ON a.id = i.account_id`+
 		w+` ORDER BY i.id `+order+fmt.Sprintf(" LIMIT %d", limit), args...)
 	if err != nil {
@@ -418,6 +406,25 @@ func (d *DB) InvitationExists(ctx context.Context, f InvitationFilter, cond stri
 		return false, fmt.Errorf("db: invitation exists: %w", err)
 	}
 	return n == 1, nil
+}
+
+// idKeyset adds id-keyset paging to a WHERE clause: entries older than
+// before (newest first), or the page just newer than after (read oldest
+// first; callers reverse it). A limit of 0 means 50.
+func idKeyset(w string, args []any, col string, before, after int64, limit int) (string, []any, string, int) {
+	order := "DESC"
+	if before > 0 {
+		w = andWhere(w, col+" < ?")
+		args = append(args, before)
+	} else if after > 0 {
+		w = andWhere(w, col+" > ?")
+		args = append(args, after)
+		order = "ASC"
+	}
+	if limit <= 0 {
+		limit = 50
+	}
+	return w, args, order, limit
 }
 
 func andWhere(w, cond string) string {
