@@ -342,13 +342,11 @@ func (s *Server) showDirectoryUsers(c echo.Context) error {
 		noGroup.Group, noGroup.After, noGroup.Before = "", "", ""
 		vm.ClearGroup = templ.SafeURL(listURL(base, noGroup))
 	}
-	if opts, err := s.App.GroupOptions(ctx, act, page.Directory.ID); err == nil && len(opts) > 0 {
+	if len(page.Groups) > 0 {
 		vm.Filter.Groups = append(vm.Filter.Groups, views.Option{Value: "", Label: "Any group", Selected: used.Group == ""})
-		for _, o := range opts {
+		for _, o := range page.Groups {
 			vm.Filter.Groups = append(vm.Filter.Groups, views.Option{Value: o.ID, Label: o.Name, Selected: o.ID == used.Group})
 		}
-	} else if err != nil {
-		return err
 	}
 	if page.Total > 0 {
 		vm.SelectAll = "Select all " + fmtCount(page.Total) + " matching"

@@ -370,25 +370,11 @@ func (d *DB) CountUsers(ctx context.Context, f UserFilter) (int64, error) {
 	return n, nil
 }
 
-// tableExists reports whether another feature's table is there yet
-// (accounts and account_history arrive with a later migration).
-func (d *DB) tableExists(ctx context.Context, name string) (bool, error) {
-	var n int
-	if err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, name).Scan(&n); err != nil {
-		return false, fmt.Errorf("db: look for table %s: %w", name, err)
-	}
-	return n > 0, nil
-}
-
 // attachAccounts fills AccountID/AccountState of the rows that have a
 // local account, with one query for the whole page.
 func (d *DB) attachAccounts(ctx context.Context, rows []UserRow) error {
 	if len(rows) == 0 {
 		return nil
-	}
-	ok, err := d.tableExists(ctx, "accounts")
-	if err != nil || !ok {
-		return err
 	}
 	idx := make(map[string]int, len(rows))
 	args := make([]any, 0, len(rows))
@@ -631,18 +617,11 @@ type AccountRef struct {
 }
 
 // AccountForUser returns the local account made from a directory person;
-// ErrNotFound when there is none or accounts do not exist yet.
+// ErrNotFound when there is none.
 func (d *DB) AccountForUser(ctx context.Context, userID string) (AccountRef, error) {
-	ok, err := d.tableExists(ctx, "accounts")
-	if err != nil {
-		return AccountRef{}, err
-	}
-	if !ok {
-		return AccountRef{}, ErrNotFound
-	}
 	var a AccountRef
 	var id, email, state, role sql.NullString
-	err = d.r.QueryRowContext(ctx, `SELECT id, email, state, role FROM accounts WHERE directory_user_id = ? LIMIT 1`, userID).
+	err := d.r.QueryRowContext(ctx, `SELECT id, email, state, role FROM accounts WHERE directory_user_id = ? LIMIT 1`, userID).
 		Scan(&id, &email, &state, &role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return AccountRef{}, ErrNotFound

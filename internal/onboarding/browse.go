@@ -304,14 +304,9 @@ func (s *Service) Directories(ctx context.Context, act Actor) ([]DirectorySummar
 				}
 			}
 		}
-		n, err := counts.get(s.DB, "dir/"+o.ID, version, s.now(), func() ([]int64, error) {
-			u, g, err := s.DB.DirectoryCounts(ctx, o.ID)
-			return []int64{u, g}, err
-		})
-		if err != nil {
+		if ds.Users, ds.Groups, err = s.directoryCounts(ctx, o.ID, version); err != nil {
 			return nil, err
 		}
-		ds.Users, ds.Groups = n[0], n[1]
 		out = append(out, ds)
 	}
 	return out, nil
@@ -385,6 +380,9 @@ type PeoplePage struct {
 	Notices    []string
 	GroupName  string // the group filter's name
 	Indexed    bool   // the search index is ready
+	// Groups are the directory's groups by name for the group filter; nil
+	// when it has more than GroupsFilterLimit.
+	Groups []GroupOption
 }
 
 // GroupsFilterLimit is the most groups a users page offers in its group
@@ -416,6 +414,9 @@ func (s *Service) DirectoryUsers(ctx context.Context, act Actor, directoryID str
 	}
 	scope := cursorScope("users", dir.ID, q.Group, q.State, q.Q)
 	if err := s.fillPeople(ctx, act, &page, f, q, scope, syncVersion(st), -1); err != nil {
+		return PeoplePage{}, err
+	}
+	if page.Groups, err = s.groupOptions(ctx, dir.ID, syncVersion(st)); err != nil {
 		return PeoplePage{}, err
 	}
 	return page, nil
@@ -488,14 +489,26 @@ type GroupOption struct {
 	Name string
 }
 
-// GroupOptions lists up to GroupsFilterLimit groups of a directory by name,
-// for the users page's group filter (nil when there are more).
-func (s *Service) GroupOptions(ctx context.Context, act Actor, directoryID string) ([]GroupOption, error) {
-	if _, _, err := s.visibleDirectory(ctx, act, directoryID); err != nil {
+// directoryCounts returns a directory's live users and groups, cached
+// while its sync state is unchanged (the same entry the directories page uses).
+func (s *Service) directoryCounts(ctx context.Context, directoryID, version string) (users, groups int64, err error) {
+	n, err := counts.get(s.DB, "dir/"+directoryID, version, s.now(), func() ([]int64, error) {
+		u, g, err := s.DB.DirectoryCounts(ctx, directoryID)
+		return []int64{u, g}, err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return n[0], n[1], nil
+}
+
+// groupOptions lists up to GroupsFilterLimit groups of a directory by name,
+// for the users page's group filter (nil when there are more: the cached
+// count says so without reading any names).
+func (s *Service) groupOptions(ctx context.Context, directoryID, version string) ([]GroupOption, error) {
+	if _, n, err := s.directoryCounts(ctx, directoryID, version); err != nil || n > GroupsFilterLimit || n == 0 {
 		return nil, err
 	}
-	// Names only: counting every group's members here cost most of the
-	// users page's time on large directories.
 	groups, more, err := s.DB.GroupNames(ctx, directoryID, GroupsFilterLimit)
 	if err != nil || more {
 		return nil, err

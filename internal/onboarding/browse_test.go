@@ -160,10 +160,6 @@ func TestBrowse_Tenancy(t *testing.T) {
 			_, err := w.svc.SelectMatching(ctx, a, "dir_b", q)
 			return err
 		},
-		"group options": func(a Actor) error {
-			_, err := w.svc.GroupOptions(ctx, a, "dir_b")
-			return err
-		},
 	}
 	for name, f := range checks {
 		if err := f(w.orgA); !errors.Is(err, ErrNotFound) {
@@ -208,6 +204,9 @@ func TestBrowse_UsersPage(t *testing.T) {
 	}
 	if p1.Rows[0].Name != "Person00 Example" {
 		t.Errorf("first row = %q", p1.Rows[0].Name)
+	}
+	if len(p1.Groups) != 1 || p1.Groups[0].ID != "dir_a_grp" {
+		t.Errorf("group filter options = %+v, want the directory's one group", p1.Groups)
 	}
 	p2, err := w.svc.DirectoryUsers(ctx, w.orgA, "dir_a", ListQuery{Limit: 10, After: p1.NextCursor})
 	if err != nil || p2.Rows[0].Name != "Person10 Example" || p2.PrevCursor == "" {
@@ -368,4 +367,39 @@ func FuzzParseCursor(f *testing.F) {
 			t.Fatalf("round trip of %q: %+v %v", tok, c2, err)
 		}
 	})
+}
+
+// A directory with more groups than the filter can offer gets no group
+// filter (and the count that says so comes from the cache, not a listing).
+func TestBrowse_GroupFilterTooManyGroups(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	brSeedDir(t, d, "dir_big", "", 3, true)
+	svc := &Service{DB: d}
+	p, err := svc.DirectoryUsers(ctx, Actor{}, "dir_big", ListQuery{Limit: 25})
+	if err != nil || len(p.Groups) != 1 {
+		t.Fatalf("one group: options %+v, %v", p.Groups, err)
+	}
+	err = d.Tx(ctx, func(tx *sql.Tx) error {
+		w := d.Replica(ctx, tx)
+		for i := range GroupsFilterLimit {
+			g := db.DirectoryGroup{ID: fmt.Sprintf("dir_big_g%03d", i), DirectoryID: "dir_big", Name: fmt.Sprintf("Team %03d", i)}
+			if err := w.ListGroup(g, 1); err != nil {
+				return err
+			}
+		}
+		// Any sync write rewrites the sync state, which expires cached counts.
+		return w.PutSyncState(db.SyncState{DirectoryID: "dir_big", Phase: db.PhaseLive, Mode: db.ModeBackfill, Generation: 2})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err = svc.DirectoryUsers(ctx, Actor{}, "dir_big", ListQuery{Limit: 25})
+	if err != nil || p.Groups != nil || len(p.Rows) != 3 {
+		t.Fatalf("%d groups: options %d, rows %d, %v; want no group filter", GroupsFilterLimit+1, len(p.Groups), len(p.Rows), err)
+	}
 }
