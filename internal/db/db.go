@@ -92,6 +92,9 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_busy_timeout", "5000")
 	q.Set("_foreign_keys", "on")
+	// Keep each connection's recently used statements prepared: preparing
+	// was a tenth of a users page's CPU time.
+	q.Set("_stmt_cache_size", "64")
 	if readOnly {
 		q.Set("mode", "ro")
 	} else {
