@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,9 @@ type phaseClock struct {
 }
 
 func (p *phaseClock) note(phase string) {
+	// Label the sync's goroutine, so that a -cpuprofile can be split by
+	// phase (go tool pprof -tagfocus phase=users).
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("phase", phase)))
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.first == nil {

@@ -112,8 +112,14 @@ type ReplicaWriter struct {
 }
 
 // Replica returns a writer bound to tx. Statements it prepares close with tx.
+//
+// Its statements run without ctx's cancellation: go-sqlite3 starts a
+// goroutine per statement to watch a cancellable context, which cost a
+// backfill more than the statements' own Go side. ctx still ends the
+// transaction (database/sql rolls tx back when it is cancelled, and the
+// next statement fails).
 func (d *DB) Replica(ctx context.Context, tx *sql.Tx) *ReplicaWriter {
-	return &ReplicaWriter{ctx: ctx, tx: tx, now: ts(d.now()), stmts: map[string]*sql.Stmt{}}
+	return &ReplicaWriter{ctx: context.WithoutCancel(ctx), tx: tx, now: ts(d.now()), stmts: map[string]*sql.Stmt{}}
 }
 
 // Tx is the transaction the writer works in (for audit entries and hooks).

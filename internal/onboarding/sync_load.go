@@ -13,14 +13,13 @@ import (
 // loadStep lists one page of the current load phase and stores it, with the
 // new position, in one transaction. Called with the directory's lock held.
 func (s *Syncer) loadStep(ctx context.Context, st *db.SyncState) error {
-	list := dirsync.ListOptions{Limit: pageSize, After: st.PageCursor}
+	dirID := st.DirectoryID // the listing goroutine must not read st, which commits rewrite
 	switch st.Phase {
 	case db.PhaseGroups:
-		p, err := s.API.ListGroups(ctx, dirsync.ListGroupsOptions{ListOptions: list, Directory: st.DirectoryID})
-		if err != nil {
-			return err
+		list := func(ctx context.Context, after string) (dirsync.Page[dirsync.Group], error) {
+			return s.API.ListGroups(ctx, dirsync.ListGroupsOptions{ListOptions: dirsync.ListOptions{Limit: pageSize, After: after}, Directory: dirID})
 		}
-		return s.commitLoad(ctx, st, func(w *db.ReplicaWriter, next *db.SyncState) ([]db.Change, error) {
+		return loadPaged(ctx, s, st, list, func(w *db.ReplicaWriter, next *db.SyncState, p dirsync.Page[dirsync.Group]) ([]db.Change, error) {
 			var changes []db.Change
 			for _, g := range p.Data {
 				row := groupRow(g)
@@ -48,11 +47,10 @@ func (s *Syncer) loadStep(ctx context.Context, st *db.SyncState) error {
 		})
 
 	case db.PhaseUsers:
-		p, err := s.API.ListUsers(ctx, dirsync.ListUsersOptions{ListOptions: list, Directory: st.DirectoryID})
-		if err != nil {
-			return err
+		list := func(ctx context.Context, after string) (dirsync.Page[dirsync.User], error) {
+			return s.API.ListUsers(ctx, dirsync.ListUsersOptions{ListOptions: dirsync.ListOptions{Limit: pageSize, After: after}, Directory: dirID})
 		}
-		return s.commitLoad(ctx, st, func(w *db.ReplicaWriter, next *db.SyncState) ([]db.Change, error) {
+		return loadPaged(ctx, s, st, list, func(w *db.ReplicaWriter, next *db.SyncState, p dirsync.Page[dirsync.User]) ([]db.Change, error) {
 			var changes []db.Change
 			for _, u := range p.Data {
 				row := userRow(u)
@@ -88,6 +86,7 @@ func (s *Syncer) loadStep(ctx context.Context, st *db.SyncState) error {
 		})
 
 	case db.PhaseMemberships:
+		list := dirsync.ListOptions{Limit: pageSize, After: st.PageCursor}
 		p, err := s.API.ListUsers(ctx, dirsync.ListUsersOptions{ListOptions: list, Group: st.GroupCursor})
 		if errors.Is(err, dirsync.ErrNotFound) {
 			// The group was deleted meanwhile; its events will say so.
@@ -156,6 +155,104 @@ func (s *Syncer) loadStep(ctx context.Context, st *db.SyncState) error {
 		})
 	}
 	return fmt.Errorf("sync: directory %s: unknown phase %q", st.DirectoryID, st.Phase)
+}
+
+// loadBatch is the most pages loadPaged stores in one transaction.
+const loadBatch = 10
+
+// loadPaged runs a listing phase (groups or users) from st's cursor to its
+// end. A goroutine lists and decodes the next page while the writer stores
+// those already read: every page that has arrived (up to loadBatch) goes
+// into one transaction with the new position, so a crash still resumes
+// after the last page committed, and the commits, which cost more than the
+// rows in them, are shared. apply stores one page and moves next on; the
+// phase is over once it changes next.Phase. A listing error is returned
+// after the pages read before it are stored.
+func loadPaged[T any](ctx context.Context, s *Syncer, st *db.SyncState,
+	list func(ctx context.Context, after string) (dirsync.Page[T], error),
+	apply func(w *db.ReplicaWriter, next *db.SyncState, p dirsync.Page[T]) ([]db.Change, error)) error {
+	type result struct {
+		page dirsync.Page[T]
+		err  error
+	}
+	listCtx, cancel := context.WithCancel(ctx)
+	pages := make(chan result, loadBatch)
+	done := make(chan struct{})
+	defer func() {
+		cancel()
+		<-done
+	}()
+	after := st.PageCursor
+	go func() {
+		defer close(done)
+		defer close(pages)
+		for {
+			p, err := list(listCtx, after)
+			select {
+			case pages <- result{p, err}:
+			case <-listCtx.Done():
+				return
+			}
+			if err != nil || p.After == "" || len(p.Data) == 0 {
+				return
+			}
+			after = p.After
+		}
+	}()
+	phase := st.Phase
+	for st.Phase == phase {
+		r, ok := <-pages
+		if !ok {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return fmt.Errorf("sync: directory %s: the %s listing ended early", st.DirectoryID, phase)
+		}
+		batch := []dirsync.Page[T]{}
+		var listErr error
+	gather:
+		for {
+			if r.err != nil {
+				listErr = r.err
+				break
+			}
+			batch = append(batch, r.page)
+			if len(batch) == loadBatch {
+				break
+			}
+			select {
+			case r, ok = <-pages:
+				if !ok {
+					break gather
+				}
+			default:
+				break gather
+			}
+		}
+		if len(batch) > 0 {
+			err := s.commitLoad(ctx, st, func(w *db.ReplicaWriter, next *db.SyncState) ([]db.Change, error) {
+				var changes []db.Change
+				for _, p := range batch {
+					c, err := apply(w, next, p)
+					if err != nil {
+						return nil, err
+					}
+					changes = append(changes, c...)
+					if next.Phase != phase {
+						break
+					}
+				}
+				return changes, nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if listErr != nil {
+			return listErr
+		}
+	}
+	return nil
 }
 
 // commitLoad runs fn on a copy of st in one transaction with the state and,
