@@ -621,10 +621,16 @@ func (s *Service) Group(ctx context.Context, act Actor, groupID string, q ListQu
 	if err != nil {
 		return GroupPage{}, err
 	}
-	members, err := s.DB.GroupMemberCount(ctx, g.ID)
+	// Counting a big group's members reads them all: cached like the
+	// other totals, until the directory's sync state changes.
+	n, err := counts.get(s.DB, "members/"+g.ID, syncVersion(st), s.now(), func() ([]int64, error) {
+		m, err := s.DB.GroupMemberCount(ctx, g.ID)
+		return []int64{m}, err
+	})
 	if err != nil {
 		return GroupPage{}, err
 	}
+	members := n[0]
 	out := GroupPage{ID: g.ID, Name: g.Name, IdpID: g.IdpID, Members: members}
 	q.Group = ""
 	out.People = PeoplePage{Directory: dir, GroupName: g.Name, Indexed: st.SearchIndexed}

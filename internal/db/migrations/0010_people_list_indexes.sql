@@ -12,3 +12,4 @@ CREATE INDEX directory_users_list ON directory_users(
 -- folds its case, which this index cannot serve); keeping it up to date was
 -- a third of the cost of storing a user.
 DROP INDEX directory_users_dir_email;
+
