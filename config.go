@@ -40,6 +40,8 @@ type config struct {
 	SandboxWebhookURL    string
 	SandboxWebhookSecret string
 	SandboxRateLimit     bool
+
+	GCPercent int // the Go garbage collector's target (GOGC); -1 = off
 }
 
 // Demo reports demo mode: no WorkOS key, so the built-in sandbox serves the
@@ -98,6 +100,18 @@ var settings = []setting{
 	{"SANDBOX_STATE", "", "file that keeps the sandbox's state across restarts", str(func(c *config) *string { return &c.SandboxState })},
 	{"SANDBOX_WEBHOOK_URL", "", "where the sandbox POSTs webhooks; empty in demo: Roster's own /webhooks/workos", str(func(c *config) *string { return &c.SandboxWebhookURL })},
 	{"SANDBOX_WEBHOOK_SECRET", "", "secret the sandbox signs webhooks with; empty in demo: WORKOS_WEBHOOK_SECRET", str(func(c *config) *string { return &c.SandboxWebhookSecret })},
+	{"GOGC", "200", "Go garbage collector target, in % of live heap (Go's own default is 100; off disables it)", func(c *config, v string) error {
+		if strings.EqualFold(v, "off") {
+			c.GCPercent = -1
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("want a positive whole number or off, got %q", v)
+		}
+		c.GCPercent = n
+		return nil
+	}},
 	{"SANDBOX_RATE_LIMIT", "true", "enforce WorkOS's 4 requests/s per directory on /directory_users", func(c *config, v string) error {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -70,3 +70,17 @@ func TestHelpListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadConfig_GCPercent(t *testing.T) {
+	for in, want := range map[string]int{"": 200, "100": 100, "off": -1, "OFF": -1} {
+		c, err := loadConfig(env(map[string]string{"GOGC": in}))
+		if err != nil || c.GCPercent != want {
+			t.Errorf("GOGC=%q: %d, %v; want %d", in, c.GCPercent, err, want)
+		}
+	}
+	for _, bad := range []string{"0", "-5", "lots"} {
+		if _, err := loadConfig(env(map[string]string{"GOGC": bad})); err == nil || !strings.Contains(err.Error(), "GOGC") {
+			t.Errorf("GOGC=%q accepted (%v)", bad, err)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,6 +39,12 @@ func main() {
 	}
 }
 
+// applyRuntime sets the garbage collector's target. Go's default (100)
+// collected so often on a small heap that the collector cost a quarter of
+// the CPU of a users page under load and of a backfill; at 200 the bench
+// measured +25% pages/s and users/s for about 6 MiB more peak memory.
+func applyRuntime(cfg config) { debug.SetGCPercent(cfg.GCPercent) }
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := ""
 	if len(args) > 0 {
@@ -49,18 +56,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
+		applyRuntime(cfg)
 		return serve(ctx, cfg, stdout, newLogger(cfg, stderr))
 	case "sandbox":
 		cfg, err := loadConfig(getenv)
 		if err != nil {
 			return err
 		}
+		applyRuntime(cfg)
 		return runSandbox(ctx, cfg, args, stdout, newLogger(cfg, stderr))
 	case "bench":
 		cfg, err := loadConfig(getenv)
 		if err != nil {
 			return err
 		}
+		applyRuntime(cfg)
 		return runBench(ctx, cfg, args, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		printHelp(stdout)
