@@ -124,6 +124,9 @@ type UserFilter struct {
 	// FullText searches the FTS index (directory_user_search); false falls
 	// back to substring matching, for a directory not indexed yet.
 	FullText bool
+	// SelectedBy, an admin id, marks the rows in that admin's selection
+	// (UserRow.Selected); 0 marks none.
+	SelectedBy int64
 }
 
 // UserRow is one person on a users or members page.
@@ -139,9 +142,10 @@ type UserRow struct {
 	State       string
 	SortKey     string
 	// AccountID and AccountState describe the local account made from this
-	// person, when the accounts table exists and has one.
+	// person, when there is one.
 	AccountID    string
 	AccountState string
+	Selected     bool // in the selection of UserFilter.SelectedBy
 }
 
 // Cursor is the row's position in name order.
@@ -317,8 +321,17 @@ func (d *DB) browseUsers(ctx context.Context, f UserFilter, p PageRequest, s sea
 		args = append(args, p.Before.SortKey, p.Before.ID)
 		order = sk + " DESC, " + id + " DESC"
 	}
-	q := `SELECT u.id, u.directory_id, u.email, u.first_name, u.last_name, u.name, u.job_title, u.department, u.state, ` + sk +
-		` FROM ` + from + ` WHERE ` + where + ` ORDER BY ` + order + fmt.Sprintf(` LIMIT %d`, n+1)
+	// The page's accounts and selection marks come in the same query: a
+	// lookup by unique key per row costs less than a second query.
+	selected := `0`
+	if f.SelectedBy != 0 {
+		selected = `EXISTS (SELECT 1 FROM selections s WHERE s.admin_id = ? AND s.kind = 'user' AND s.item_id = u.id)`
+		args = append([]any{f.SelectedBy}, args...)
+	}
+	q := `SELECT u.id, u.email, u.first_name, u.last_name, u.name, u.job_title, u.department, u.state, ` + sk +
+		`, COALESCE(a.id, ''), COALESCE(a.state, ''), ` + selected +
+		` FROM ` + from + ` LEFT JOIN accounts a ON a.directory_user_id = u.id WHERE ` + where +
+		` ORDER BY ` + order + fmt.Sprintf(` LIMIT %d`, n+1)
 	rows, err := d.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return UserPage{}, fmt.Errorf("db: browse users: %w", err)
@@ -326,9 +339,9 @@ func (d *DB) browseUsers(ctx context.Context, f UserFilter, p PageRequest, s sea
 	defer rows.Close()
 	page := UserPage{Rows: make([]UserRow, 0, n+1)}
 	for rows.Next() {
-		var r UserRow
-		if err := rows.Scan(&r.ID, &r.DirectoryID, &r.Email, &r.FirstName, &r.LastName, &r.Name, &r.JobTitle,
-			&r.Department, &r.State, &r.SortKey); err != nil {
+		r := UserRow{DirectoryID: f.DirectoryID}
+		if err := rows.Scan(&r.ID, &r.Email, &r.FirstName, &r.LastName, &r.Name, &r.JobTitle,
+			&r.Department, &r.State, &r.SortKey, &r.AccountID, &r.AccountState, &r.Selected); err != nil {
 			return UserPage{}, fmt.Errorf("db: browse users: %w", err)
 		}
 		page.Rows = append(page.Rows, r)
@@ -353,9 +366,6 @@ func (d *DB) browseUsers(ctx context.Context, f UserFilter, p PageRequest, s sea
 	default:
 		page.HasNext = more
 	}
-	if err := d.attachAccounts(ctx, page.Rows); err != nil {
-		return UserPage{}, err
-	}
 	return page, nil
 }
 
@@ -368,36 +378,6 @@ func (d *DB) CountUsers(ctx context.Context, f UserFilter) (int64, error) {
 		return 0, fmt.Errorf("db: count users: %w", err)
 	}
 	return n, nil
-}
-
-// attachAccounts fills AccountID/AccountState of the rows that have a
-// local account, with one query for the whole page.
-func (d *DB) attachAccounts(ctx context.Context, rows []UserRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	idx := make(map[string]int, len(rows))
-	args := make([]any, 0, len(rows))
-	for i, r := range rows {
-		idx[r.ID] = i
-		args = append(args, r.ID)
-	}
-	q := `SELECT directory_user_id, id, state FROM accounts WHERE directory_user_id IN (?` + strings.Repeat(`, ?`, len(rows)-1) + `)`
-	res, err := d.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("db: accounts of page: %w", err)
-	}
-	defer res.Close()
-	for res.Next() {
-		var uid, id, state sql.NullString
-		if err := res.Scan(&uid, &id, &state); err != nil {
-			return fmt.Errorf("db: accounts of page: %w", err)
-		}
-		if i, ok := idx[uid.String]; ok {
-			rows[i].AccountID, rows[i].AccountState = id.String, state.String
-		}
-	}
-	return res.Err()
 }
 
 // GroupFilter selects groups of one directory.

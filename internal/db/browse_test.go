@@ -495,3 +495,44 @@ func TestSelection(t *testing.T) {
 		t.Errorf("headcount after a deletion = %d, want 4", got)
 	}
 }
+
+// A page carries each person's local account and whether the given admin
+// selected them.
+func TestBrowseUsers_AccountsAndSelectionMarks(t *testing.T) {
+	d := btOpen(t)
+	ctx := context.Background()
+	btSeed(t, d, btDir{ID: "dir_a", Org: "org_a", Users: btPeople("a", 5)})
+	admin, _, err := d.UpsertAdmin(ctx, "marks@example.com", "x", "", AuditEntry{Actor: "system", Action: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, organization_id, directory_user_id, email, state, created_at, updated_at)
+			VALUES (41, 'org_a', 'a_user_002', 'p002@a.example', 'active', '', '')`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SelectUsers(ctx, admin.ID, "", []string{"a_user_003"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []UserFilter{{DirectoryID: "dir_a", SelectedBy: admin.ID}, {DirectoryID: "dir_a"}} {
+		page, err := d.BrowseUsers(ctx, f, PageRequest{Limit: 10})
+		if err != nil || len(page.Rows) != 5 {
+			t.Fatalf("page: %d rows, %v", len(page.Rows), err)
+		}
+		for _, r := range page.Rows {
+			wantAcc, wantSel := r.ID == "a_user_002", r.ID == "a_user_003" && f.SelectedBy != 0
+			if (r.AccountID == "41" && r.AccountState == "active") != wantAcc || (!wantAcc && r.AccountID != "") {
+				t.Errorf("%s: account %q %q", r.ID, r.AccountID, r.AccountState)
+			}
+			if r.Selected != wantSel {
+				t.Errorf("%s (selected by %d): Selected = %v", r.ID, f.SelectedBy, r.Selected)
+			}
+			if r.DirectoryID != "dir_a" {
+				t.Errorf("%s: directory %q", r.ID, r.DirectoryID)
+			}
+		}
+	}
+}

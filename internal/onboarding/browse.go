@@ -426,6 +426,7 @@ func (s *Service) DirectoryUsers(ctx context.Context, act Actor, directoryID str
 // notice, when the cursor is bad or leads nowhere) and the total.
 // knownTotal ≥ 0 is used as the total instead of counting.
 func (s *Service) fillPeople(ctx context.Context, act Actor, page *PeoplePage, f db.UserFilter, q ListQuery, scope, version string, knownTotal int64) error {
+	f.SelectedBy = act.AdminID
 	req, notice := pageRequest(q, scope)
 	res, err := s.DB.BrowseUsers(ctx, f, req)
 	if err != nil {
@@ -451,21 +452,11 @@ func (s *Service) fillPeople(ctx context.Context, act Actor, page *PeoplePage, f
 	if res.HasNext && len(res.Rows) > 0 {
 		page.NextCursor = EncodeCursor(res.Rows[len(res.Rows)-1].Cursor(), scope)
 	}
-	ids := make([]string, len(res.Rows))
 	page.Rows = make([]Person, len(res.Rows))
 	for i, r := range res.Rows {
-		ids[i] = r.ID
 		page.Rows[i] = Person{ID: r.ID, Name: DisplayName(r.FirstName, r.LastName, r.Name, r.Email, r.ID), Email: r.Email,
-			JobTitle: r.JobTitle, Department: r.Department, State: r.State, AccountID: r.AccountID, AccountState: r.AccountState}
-	}
-	if act.AdminID != 0 && len(ids) > 0 {
-		sel, err := s.DB.SelectedAmong(ctx, act.AdminID, db.SelectUser, ids)
-		if err != nil {
-			return err
-		}
-		for i := range page.Rows {
-			page.Rows[i].Selected = sel[page.Rows[i].ID]
-		}
+			JobTitle: r.JobTitle, Department: r.Department, State: r.State, AccountID: r.AccountID, AccountState: r.AccountState,
+			Selected: r.Selected}
 	}
 	if knownTotal >= 0 {
 		page.Total = knownTotal
