@@ -142,3 +142,60 @@ func BenchmarkRenderUsersTable(b *testing.B) {
 		}
 	}
 }
+
+// personRows is hand-written markup: every value must come out escaped, in
+// the same cells and attributes the templ version had.
+func TestPersonRows_Markup(t *testing.T) {
+	hostile := `Ada "<script>alert(1)</script>" O'Neil & co`
+	rows := []PersonRow{
+		{ID: `u1"><b>`, Name: hostile, Href: "/users/u1", Email: "a@x.example", JobTitle: "<i>Eng</i>", Department: "R&D",
+			StateLabel: "Active", StateClass: "badge ok", AccountHref: "/accounts/3", AccountLabel: "invited", Selected: true},
+		{ID: "u2", Name: "Bob", Href: "/users/u2", StateLabel: "Inactive", StateClass: "badge muted"},
+	}
+	var buf bytes.Buffer
+	if err := personRows(rows).Render(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "<script>") || strings.Contains(buf.String(), "<i>") || strings.Contains(buf.String(), `"><b>`) {
+		t.Fatalf("unescaped value in %s", buf.String())
+	}
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader("<table><tbody>" + buf.String() + "</tbody></table>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := doc.Find(`tr[data-testid="person-row"]`)
+	if tr.Length() != 2 {
+		t.Fatalf("%d rows", tr.Length())
+	}
+	first := tr.First()
+	if id, _ := first.Attr("data-id"); id != rows[0].ID {
+		t.Errorf("data-id = %q", id)
+	}
+	box := first.Find(`input[type=checkbox][name=ids]`)
+	if v, _ := box.Attr("value"); v != rows[0].ID {
+		t.Errorf("checkbox value = %q", v)
+	}
+	if label := first.Find("label"); label.AttrOr("for", "") != box.AttrOr("id", "-") || label.Text() != "Select "+hostile {
+		t.Errorf("label for %q: %q", label.AttrOr("for", ""), label.Text())
+	}
+	if a := first.Find(`th a`); a.Text() != hostile || a.AttrOr("href", "") != "/users/u1" {
+		t.Errorf("name link %q -> %q", a.Text(), a.AttrOr("href", ""))
+	}
+	cells := first.Find("td")
+	want := []string{"Select " + hostile, "a@x.example", "<i>Eng</i>", "R&D", "Active", "invited"}
+	for i, w := range want {
+		if got := strings.TrimSpace(cells.Eq(i).Text()); got != w {
+			t.Errorf("cell %d = %q, want %q", i, got, w)
+		}
+	}
+	if first.Find(`[data-testid="in-selection"]`).Length() != 1 || first.Find(`span.badge.ok`).Length() != 2 {
+		t.Error("selected badge or state class missing")
+	}
+	second := tr.Eq(1)
+	if second.Find(`[data-testid="in-selection"]`).Length() != 0 || second.Find("td.muted").Length() != 2 ||
+		second.Find(`span.badge.muted`).Text() != "Inactive" {
+		t.Errorf("second row: %s", must(second.Html()))
+	}
+}
+
+func must(s string, _ error) string { return s }
