@@ -127,6 +127,26 @@ type UserFilter struct {
 	// SelectedBy, an admin id, marks the rows in that admin's selection
 	// (UserRow.Selected); 0 marks none.
 	SelectedBy int64
+	// Matches is SearchMatches(Search) when MatchesKnown: callers that
+	// cache it spare each page of a search reading the index's matches
+	// again to plan the query (and, when exact, to count).
+	Matches      int64
+	MatchesKnown bool
+}
+
+// SearchMatches counts the full-text matches of what a person typed across
+// every directory's people (0 when nothing searchable was typed). It reads
+// every match, so callers cache it (UserFilter.Matches).
+func (d *DB) SearchMatches(ctx context.Context, search string) (int64, error) {
+	m := FTSMatch(search)
+	if m == "" {
+		return 0, nil
+	}
+	var n int64
+	if err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM directory_user_search WHERE directory_user_search MATCH ?`, m).Scan(&n); err != nil {
+		return 0, fmt.Errorf("db: count search matches: %w", err)
+	}
+	return n, nil
 }
 
 // UserRow is one person on a users or members page.
@@ -230,6 +250,9 @@ func (d *DB) searchWalks(ctx context.Context, f UserFilter, s searchStrategy) (b
 	m := FTSMatch(f.Search)
 	if m == "" {
 		return false, nil
+	}
+	if f.MatchesKnown {
+		return f.Matches > searchWalkAbove, nil
 	}
 	var n int
 	if err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM directory_user_search
@@ -372,6 +395,18 @@ func (d *DB) browseUsers(ctx context.Context, f UserFilter, p PageRequest, s sea
 // CountUsers counts the people matching f. It reads every match, so
 // callers cache it.
 func (d *DB) CountUsers(ctx context.Context, f UserFilter) (int64, error) {
+	if f.MatchesKnown && f.FullText && f.GroupID == "" && f.State == "" && FTSMatch(f.Search) != "" {
+		// The index holds the live people of indexed directories only: when
+		// this is the only one, its matches are the count.
+		var others bool
+		if err := d.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sync_state
+			WHERE search_indexed = 1 AND directory_id <> ?)`, f.DirectoryID).Scan(&others); err != nil {
+			return 0, fmt.Errorf("db: count users: %w", err)
+		}
+		if !others {
+			return f.Matches, nil
+		}
+	}
 	from, where, args, _, _ := userQuery(f)
 	var n int64
 	if err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args...).Scan(&n); err != nil {

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"reflect"
 	"testing"
@@ -128,4 +129,66 @@ func TestBrowseUsers_SearchStrategiesAgree(t *testing.T) {
 			}
 		}
 	}
+}
+
+// With the matches counted beforehand (SearchMatches, as callers cache it),
+// a search plans without counting again and, while its directory is the
+// only one indexed, takes the matches as its total; the totals are the ones
+// counted the long way in every case.
+func TestCountUsers_KnownMatches(t *testing.T) {
+	d := btOpen(t)
+	ctx := context.Background()
+	people := func(dir string, n int) []DirectoryUser {
+		out := make([]DirectoryUser, n)
+		for i := range out {
+			out[i] = DirectoryUser{ID: fmt.Sprintf("%s_%04d", dir, i), FirstName: fmt.Sprintf("Ada%d", i%3), LastName: "Lovelace",
+				Email: fmt.Sprintf("p%04d@%s.example", i, dir), State: "active", JobTitle: "Engineer"}
+		}
+		return out
+	}
+	// Every tenth person leaves after the index is built.
+	leave := func(dir string, n int) {
+		err := d.Tx(ctx, func(tx *sql.Tx) error {
+			w := d.Replica(ctx, tx)
+			for i := 0; i < n; i += 10 {
+				if _, err := w.DeleteUser(DirectoryUser{ID: fmt.Sprintf("%s_%04d", dir, i), DirectoryID: dir}, 1); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(stage string) {
+		t.Helper()
+		for _, q := range []string{"ada", "ada1", "lovelace engineer", "nobody", "!!"} {
+			f := UserFilter{DirectoryID: "dir_a", Search: q, FullText: true}
+			want, err := d.CountUsers(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Matches, err = d.SearchMatches(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+			f.MatchesKnown = true
+			got, err := d.CountUsers(ctx, f)
+			if err != nil || got != want {
+				t.Errorf("%s: %q with known matches (%d): %d, %v; counted %d", stage, q, f.Matches, got, err, want)
+			}
+			walk, err := d.searchWalks(ctx, f, searchAuto)
+			if err != nil || walk != (f.Matches > searchWalkAbove) {
+				t.Errorf("%s: %q: walk %v with %d matches", stage, q, walk, f.Matches)
+			}
+		}
+	}
+	btSeed(t, d, btDir{ID: "dir_a", Org: "org", Users: people("dir_a", 1200), Indexed: true})
+	leave("dir_a", 1200)
+	check("one directory")
+	if n, _ := d.SearchMatches(ctx, "ada"); n != 1080 {
+		t.Errorf("SearchMatches(ada) = %d, want the 1,080 live people", n)
+	}
+	btSeed(t, d, btDir{ID: "dir_b", Org: "org", Users: people("dir_b", 50), Indexed: true})
+	check("two directories")
 }

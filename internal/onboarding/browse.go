@@ -427,6 +427,16 @@ func (s *Service) DirectoryUsers(ctx context.Context, act Actor, directoryID str
 // knownTotal ≥ 0 is used as the total instead of counting.
 func (s *Service) fillPeople(ctx context.Context, act Actor, page *PeoplePage, f db.UserFilter, q ListQuery, scope, version string, knownTotal int64) error {
 	f.SelectedBy = act.AdminID
+	if f.FullText && f.Search != "" && f.GroupID == "" {
+		n, err := counts.get(s.DB, "fts/"+f.Search, version, s.now(), func() ([]int64, error) {
+			n, err := s.DB.SearchMatches(ctx, f.Search)
+			return []int64{n}, err
+		})
+		if err != nil {
+			return err
+		}
+		f.Matches, f.MatchesKnown = n[0], true
+	}
 	req, notice := pageRequest(q, scope)
 	res, err := s.DB.BrowseUsers(ctx, f, req)
 	if err != nil {
