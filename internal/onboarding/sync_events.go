@@ -32,6 +32,10 @@ func (s *Syncer) pollPage(ctx context.Context, st *db.SyncState) (bool, error) {
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		next, tally = *st, pageTally{}
 		w := s.DB.Replica(ctx, tx)
+		// The statements of the page (the replica's and the account hook's)
+		// run without ctx's cancellation, which go-sqlite3 watches with extra
+		// work per statement; cancelling ctx still rolls the page back.
+		ctx := context.WithoutCancel(ctx)
 		for _, ev := range p.Data {
 			if err := s.applyEvent(ctx, w, &next, ev, &tally); err != nil {
 				return err
