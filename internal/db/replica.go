@@ -264,11 +264,21 @@ func (w *ReplicaWriter) fixMemberKey(u *DirectoryUser) error {
 
 // ListUser stores a user as listed during a load of generation gen.
 func (w *ReplicaWriter) ListUser(u DirectoryUser, gen int64) error {
+	if err := w.ListNewUser(u, gen); err != nil {
+		return err
+	}
+	return w.fixMemberKey(&u)
+}
+
+// ListNewUser is ListUser for a directory's first load, whose memberships
+// are listed after its users: there is no membership yet whose copy of the
+// user's sort key could need changing.
+func (w *ReplicaWriter) ListNewUser(u DirectoryUser, gen int64) error {
 	u.LastEventID = ""
 	if _, err := w.exec(listUserSQL, u.args(gen, nil, w.now)...); err != nil {
 		return fmt.Errorf("db: store user %s: %w", u.ID, err)
 	}
-	return w.fixMemberKey(&u)
+	return nil
 }
 
 // ListUserDiff is ListUser that first compares with the stored row and

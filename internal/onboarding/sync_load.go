@@ -62,7 +62,7 @@ func (s *Syncer) loadStep(ctx context.Context, st *db.SyncState) error {
 					if c != nil {
 						changes = append(changes, *c)
 					}
-				} else if err := w.ListUser(row, next.Generation); err != nil {
+				} else if err := w.ListNewUser(row, next.Generation); err != nil {
 					return nil, err
 				}
 			}
