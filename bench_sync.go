@@ -79,8 +79,9 @@ func (b *bench) syncLog() *slog.Logger {
 //
 // backfill_users_per_s is the users listed divided by the wall time from
 // the start of the load to the end of its users phase (the group pages,
-// then the user pages: each page fetched, decoded and upserted in its own
-// transaction). That is the work the target was calibrated on. The rest
+// then the user pages: each fetched and decoded, then upserted with its
+// progress, several pages per transaction). That is the work the target
+// was calibrated on. The rest
 // of the load (every group's members: on the large preset 566,000
 // memberships, each a full user object in the API, then the sweep and
 // the search index) is timed too and logged as "whole load".
