@@ -32,8 +32,8 @@ type phaseClock struct {
 }
 
 func (p *phaseClock) note(phase string) {
-	// Label the sync's goroutine, so that a -cpuprofile can be split by
-	// phase (go tool pprof -tagfocus phase=users).
+	// Label the goroutine that lists pages, so that a -cpuprofile shows
+	// each phase's listing and decoding (go tool pprof -tagfocus phase=users).
 	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("phase", phase)))
 	p.mu.Lock()
 	defer p.mu.Unlock()
