@@ -89,18 +89,35 @@ func (d *DB) ListDirectoryOverviews(ctx context.Context, organizationID string) 
 	return out, nil
 }
 
-// LiveDirectory returns a directory that exists (not a tombstone), with the
-// time Roster last stored it.
-func (d *DB) LiveDirectory(ctx context.Context, id string) (Directory, error) {
-	dir, err := d.DirectoryByID(ctx, id)
+// LiveDirectory returns a directory that exists (not a tombstone) and its
+// organisation's name (the organisation's id when Roster has no name for
+// it), in one query: every directory page asks for both.
+func (d *DB) LiveDirectory(ctx context.Context, id string) (dir Directory, orgName string, err error) {
+	var hasOrg bool
+	row := d.r.QueryRowContext(ctx, `SELECT d.id, d.organization_id, d.external_key, d.type, d.name, d.domain, d.state,
+		d.source_created_at, d.source_updated_at, COALESCE(d.deleted_at, ''), o.id IS NOT NULL, COALESCE(o.name, '')
+		FROM directories d LEFT JOIN organizations o ON o.id = d.organization_id WHERE d.id = ?`, id)
+	dir, err = scanDirectory(scanFunc(func(dst ...any) error { return row.Scan(append(dst, &hasOrg, &orgName)...) }))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Directory{}, "", ErrNotFound
+	}
 	if err != nil {
-		return Directory{}, err
+		return Directory{}, "", fmt.Errorf("db: read directory %s: %w", id, err)
 	}
 	if !dir.DeletedAt.IsZero() {
-		return Directory{}, ErrNotFound
+		return Directory{}, "", ErrNotFound
 	}
-	return dir, nil
+	if !hasOrg {
+		orgName = dir.OrganizationID
+	}
+	return dir, orgName, nil
 }
+
+// scanFunc lets a function stand for a row in the scan helpers, to read
+// extra columns after theirs.
+type scanFunc func(dst ...any) error
+
+func (f scanFunc) Scan(dst ...any) error { return f(dst...) }
 
 // DirectoryCounts returns the number of live users and groups of a
 // directory. It reads every row of the directory, so callers cache it.

@@ -3,10 +3,12 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // btDir describes a directory to seed for the browse tests.
@@ -533,6 +535,41 @@ func TestBrowseUsers_AccountsAndSelectionMarks(t *testing.T) {
 			if r.DirectoryID != "dir_a" {
 				t.Errorf("%s: directory %q", r.ID, r.DirectoryID)
 			}
+		}
+	}
+}
+
+// LiveDirectory answers with the organisation's name in the same query;
+// tombstones and unknown ids are not found.
+func TestLiveDirectory_WithOrganizationName(t *testing.T) {
+	d := btOpen(t)
+	ctx := context.Background()
+	btSeed(t, d, btDir{ID: "dir_a", Org: "org_a"})
+	btSeed(t, d, btDir{ID: "dir_none"})
+	btSeed(t, d, btDir{ID: "dir_gone", Org: "org_a"})
+	err := d.Tx(ctx, func(tx *sql.Tx) error {
+		if err := UpsertOrganization(ctx, tx, Organization{ID: "org_a", Name: "Acme Corp"}, time.Now()); err != nil {
+			return err
+		}
+		// An organisation Roster has no row for (it is named by its id).
+		if _, err := tx.ExecContext(ctx, `UPDATE directories SET organization_id = 'org_unknown' WHERE id = 'dir_none'`); err != nil {
+			return err
+		}
+		_, err := d.Replica(ctx, tx).MarkDirectoryDeleted("dir_gone")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"dir_a": "Acme Corp", "dir_none": "org_unknown"} {
+		dir, name, err := d.LiveDirectory(ctx, id)
+		if err != nil || dir.ID != id || name != want {
+			t.Errorf("%s: %q, %q, %v; want the organisation %q", id, dir.ID, name, err, want)
+		}
+	}
+	for _, id := range []string{"dir_gone", "dir_nope"} {
+		if _, _, err := d.LiveDirectory(ctx, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: %v, want ErrNotFound", id, err)
 		}
 	}
 }

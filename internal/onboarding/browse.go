@@ -317,17 +317,14 @@ func (s *Service) visibleDirectory(ctx context.Context, act Actor, id string) (D
 	if id == "" {
 		return DirectoryRef{}, db.SyncState{}, ErrNotFound
 	}
-	dir, err := s.DB.LiveDirectory(ctx, id)
+	dir, orgName, err := s.DB.LiveDirectory(ctx, id)
 	if errors.Is(err, db.ErrNotFound) || (err == nil && !act.CanSee(dir.OrganizationID)) {
 		return DirectoryRef{}, db.SyncState{}, ErrNotFound
 	}
 	if err != nil {
 		return DirectoryRef{}, db.SyncState{}, err
 	}
-	ref := DirectoryRef{ID: dir.ID, Name: dir.Name, OrganizationID: dir.OrganizationID}
-	if ref.OrganizationName, err = s.OrganizationName(ctx, dir.OrganizationID); err != nil {
-		return DirectoryRef{}, db.SyncState{}, err
-	}
+	ref := DirectoryRef{ID: dir.ID, Name: dir.Name, OrganizationID: dir.OrganizationID, OrganizationName: orgName}
 	st, err := s.DB.SyncState(ctx, id)
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return DirectoryRef{}, db.SyncState{}, err
