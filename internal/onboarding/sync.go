@@ -37,9 +37,9 @@ const (
 // Syncer keeps the replica of every WorkOS directory: it discovers
 // directories, loads each one (backfill, or reconcile with a diff), then
 // applies its events in order. One worker goroutine per directory; all of a
-// directory's work is serialised by its lock, and every page of work is one
-// transaction that also records the progress, so a crash at any point
-// resumes where the last commit left off.
+// directory's work is serialised by its lock, and every transaction of work
+// also records the progress, so a crash at any point resumes where the last
+// commit left off.
 //
 // Set the exported fields before Run; NewSyncer fills the defaults.
 type Syncer struct {

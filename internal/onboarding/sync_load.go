@@ -10,8 +10,10 @@ import (
 	"roster/internal/dirsync"
 )
 
-// loadStep lists one page of the current load phase and stores it, with the
-// new position, in one transaction. Called with the directory's lock held.
+// loadStep advances the current load phase: the groups and users phases run
+// to their end (loadPaged), the memberships phase lists and stores one page,
+// the finish phase ends the load. Every transaction stores its pages with
+// the new position. Called with the directory's lock held.
 func (s *Syncer) loadStep(ctx context.Context, st *db.SyncState) error {
 	dirID := st.DirectoryID // the listing goroutine must not read st, which commits rewrite
 	switch st.Phase {
