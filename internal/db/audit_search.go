@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -60,9 +61,7 @@ func (d *DB) SearchAudit(ctx context.Context, f AuditSearch) ([]AuditEntry, erro
 		return nil, fmt.Errorf("db: search audit: %w", err)
 	}
 	if asc {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
+		slices.Reverse(out)
 	}
 	return out, nil
 }

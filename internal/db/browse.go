@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -36,6 +37,27 @@ func (p PageRequest) limit() int {
 		return 25
 	}
 	return p.Limit
+}
+
+// keysetPage turns the rows a keyset query read (limit+1 of them, backwards when
+// the request has a Before cursor) into a page in list order, and says
+// whether pages exist before and after it.
+func keysetPage[T any](rows []T, p PageRequest) (out []T, hasPrev, hasNext bool) {
+	n := p.limit()
+	more := len(rows) > n
+	if more {
+		rows = rows[:n]
+	}
+	switch {
+	case p.Before != nil:
+		// Read backwards: put the rows back in list order. Rows after the
+		// cursor exist (the cursor row came from there).
+		slices.Reverse(rows)
+		return rows, more, true
+	case p.After != nil:
+		return rows, true, more
+	}
+	return rows, false, more
 }
 
 // DirectoryOverview is one line of the directories page.
@@ -389,23 +411,7 @@ func (d *DB) browseUsers(ctx context.Context, f UserFilter, p PageRequest, s sea
 	if err := rows.Err(); err != nil {
 		return UserPage{}, fmt.Errorf("db: browse users: %w", err)
 	}
-	more := len(page.Rows) > n
-	if more {
-		page.Rows = page.Rows[:n]
-	}
-	switch {
-	case p.Before != nil:
-		// Read backwards: put the rows back in name order. Rows after the
-		// cursor exist (the cursor row came from there).
-		for i, j := 0, len(page.Rows)-1; i < j; i, j = i+1, j-1 {
-			page.Rows[i], page.Rows[j] = page.Rows[j], page.Rows[i]
-		}
-		page.HasPrev, page.HasNext = more, true
-	case p.After != nil:
-		page.HasPrev, page.HasNext = true, more
-	default:
-		page.HasNext = more
-	}
+	page.Rows, page.HasPrev, page.HasNext = keysetPage(page.Rows, p)
 	return page, nil
 }
 
@@ -503,21 +509,7 @@ func (d *DB) BrowseGroups(ctx context.Context, f GroupFilter, p PageRequest) (Gr
 		return GroupPage{}, fmt.Errorf("db: browse groups: %w", err)
 	}
 	rows.Close()
-	more := len(page.Rows) > n
-	if more {
-		page.Rows = page.Rows[:n]
-	}
-	switch {
-	case p.Before != nil:
-		for i, j := 0, len(page.Rows)-1; i < j; i, j = i+1, j-1 {
-			page.Rows[i], page.Rows[j] = page.Rows[j], page.Rows[i]
-		}
-		page.HasPrev, page.HasNext = more, true
-	case p.After != nil:
-		page.HasPrev, page.HasNext = true, more
-	default:
-		page.HasNext = more
-	}
+	page.Rows, page.HasPrev, page.HasNext = keysetPage(page.Rows, p)
 	if len(page.Rows) == 0 {
 		return page, nil
 	}

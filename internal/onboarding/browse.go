@@ -169,6 +169,21 @@ func DecodeCursor(token, scope string) (db.Cursor, error) {
 
 // pageRequest turns a query's cursors into a db page request; a damaged or
 // foreign cursor gives the first page and a notice.
+// pageCursors encodes the cursors of the pages before and after rows (a
+// page in list order); "" where there is none.
+func pageCursors[R interface{ Cursor() db.Cursor }](rows []R, hasPrev, hasNext bool, scope string) (prev, next string) {
+	if len(rows) == 0 {
+		return "", ""
+	}
+	if hasPrev {
+		prev = EncodeCursor(rows[0].Cursor(), scope)
+	}
+	if hasNext {
+		next = EncodeCursor(rows[len(rows)-1].Cursor(), scope)
+	}
+	return prev, next
+}
+
 func pageRequest(q ListQuery, scope string) (db.PageRequest, string) {
 	p := db.PageRequest{Limit: q.Limit}
 	switch {
@@ -453,12 +468,7 @@ func (s *Service) fillPeople(ctx context.Context, act Actor, page *PeoplePage, f
 		q.After, q.Before = "", ""
 	}
 	page.Query = q
-	if res.HasPrev && len(res.Rows) > 0 {
-		page.PrevCursor = EncodeCursor(res.Rows[0].Cursor(), scope)
-	}
-	if res.HasNext && len(res.Rows) > 0 {
-		page.NextCursor = EncodeCursor(res.Rows[len(res.Rows)-1].Cursor(), scope)
-	}
+	page.PrevCursor, page.NextCursor = pageCursors(res.Rows, res.HasPrev, res.HasNext, scope)
 	page.Rows = make([]Person, len(res.Rows))
 	for i, r := range res.Rows {
 		page.Rows[i] = Person{ID: r.ID, Name: DisplayName(r.FirstName, r.LastName, r.Name, r.Email, r.ID), Email: r.Email,
@@ -564,12 +574,7 @@ func (s *Service) DirectoryGroups(ctx context.Context, act Actor, directoryID st
 		q.After, q.Before = "", ""
 	}
 	page.Query = q
-	if res.HasPrev && len(res.Rows) > 0 {
-		page.PrevCursor = EncodeCursor(res.Rows[0].Cursor(), scope)
-	}
-	if res.HasNext && len(res.Rows) > 0 {
-		page.NextCursor = EncodeCursor(res.Rows[len(res.Rows)-1].Cursor(), scope)
-	}
+	page.PrevCursor, page.NextCursor = pageCursors(res.Rows, res.HasPrev, res.HasNext, scope)
 	ids := make([]string, len(res.Rows))
 	for i, g := range res.Rows {
 		ids[i] = g.ID

@@ -63,14 +63,21 @@ func brSeedDir(t testing.TB, d *db.DB, dirID, org string, people int, indexed bo
 	}
 }
 
-func newBrWorld(t *testing.T) *brWorld {
+// brOpen opens a fresh database in the test's temporary folder.
+func brOpen(t *testing.T) *db.DB {
 	t.Helper()
-	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
+	d, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func newBrWorld(t *testing.T) *brWorld {
+	t.Helper()
+	ctx := context.Background()
+	d := brOpen(t)
 	brSeedDir(t, d, "dir_a", "org_a", 30, true)
 	brSeedDir(t, d, "dir_b", "org_b", 5, false)
 	w := &brWorld{svc: &Service{DB: d}, d: d}
@@ -373,11 +380,7 @@ func FuzzParseCursor(f *testing.F) {
 // filter (and the count that says so comes from the cache, not a listing).
 func TestBrowse_GroupFilterTooManyGroups(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
+	d := brOpen(t)
 	brSeedDir(t, d, "dir_big", "", 3, true)
 	svc := &Service{DB: d}
 	p, err := svc.DirectoryUsers(ctx, Actor{}, "dir_big", ListQuery{Limit: 25})
