@@ -257,19 +257,33 @@ func (d *DB) AccountHistory(ctx context.Context, accountID int64, limit int) ([]
 
 // AccountStateCounts counts accounts by state, every state present.
 func (d *DB) AccountStateCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT state, count(*) FROM accounts GROUP BY state`)
+	return d.countsBy(ctx, "account counts", `SELECT state, count(*) FROM accounts GROUP BY state`, nil,
+		"invited", "active", "suspended", "deprovisioned")
+}
+
+// countsBy runs a query whose rows are (key, count) into a map; the keys in
+// zero are present (as 0) even when no row has them. what names the counts
+// in errors.
+func (d *DB) countsBy(ctx context.Context, what, query string, args []any, zero ...string) (map[string]int, error) {
+	rows, err := d.r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("db: account counts: %w", err)
+		return nil, fmt.Errorf("db: %s: %w", what, err)
 	}
 	defer rows.Close()
-	out := map[string]int{"invited": 0, "active": 0, "suspended": 0, "deprovisioned": 0}
-	for rows.Next() {
-		var s string
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, fmt.Errorf("db: scan account count: %w", err)
-		}
-		out[s] = n
+	out := make(map[string]int, len(zero))
+	for _, k := range zero {
+		out[k] = 0
 	}
-	return out, rows.Err()
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, fmt.Errorf("db: scan %s: %w", what, err)
+		}
+		out[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("db: %s: %w", what, err)
+	}
+	return out, nil
 }

@@ -480,22 +480,8 @@ func AcceptInvitationTx(ctx context.Context, tx *sql.Tx, id, accountID int64, pa
 // InvitationStatusCounts counts invitations by status (with expired apart)
 // for the metrics.
 func (d *DB) InvitationStatusCounts(ctx context.Context, now time.Time) (map[string]int, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT CASE WHEN status = 'pending' AND expires_at <= ? THEN 'expired' ELSE status END, count(*)
-		FROM invitations GROUP BY 1`, ts(now))
-	if err != nil {
-		return nil, fmt.Errorf("db: invitation counts: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]int{InvitationPending: 0, InvitationAccepted: 0, InvitationRevoked: 0, InvitationExpired: 0}
-	for rows.Next() {
-		var s string
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, fmt.Errorf("db: scan invitation count: %w", err)
-		}
-		out[s] = n
-	}
-	return out, rows.Err()
+	return d.countsBy(ctx, "invitation counts", `SELECT CASE WHEN status = 'pending' AND expires_at <= ? THEN 'expired' ELSE status END, count(*)
+		FROM invitations GROUP BY 1`, []any{ts(now)}, InvitationPending, InvitationAccepted, InvitationRevoked, InvitationExpired)
 }
 
 // EnqueueEmailsTx is the bulk form of EnqueueEmail for an invite batch:

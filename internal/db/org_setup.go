@@ -91,21 +91,11 @@ func (d *DB) ListOrgSummaries(ctx context.Context) ([]OrgSummary, error) {
 		dirs[id] = [2]int{n, linked}
 	}
 	rows.Close()
-	admins := map[string]int{}
-	arows, err := d.r.QueryContext(ctx, `SELECT organization_id, count(*) FROM admins WHERE organization_id IS NOT NULL GROUP BY organization_id`)
+	admins, err := d.countsBy(ctx, "admin counts", `SELECT organization_id, count(*) FROM admins
+		WHERE organization_id IS NOT NULL GROUP BY organization_id`, nil)
 	if err != nil {
-		return nil, fmt.Errorf("db: count admins: %w", err)
+		return nil, err
 	}
-	for arows.Next() {
-		var id string
-		var n int
-		if err := arows.Scan(&id, &n); err != nil {
-			arows.Close()
-			return nil, err
-		}
-		admins[id] = n
-	}
-	arows.Close()
 	out := make([]OrgSummary, 0, len(orgs))
 	for _, o := range orgs {
 		out = append(out, OrgSummary{Organization: o, Directories: dirs[o.ID][0], Linked: dirs[o.ID][1], Admins: admins[o.ID]})

@@ -161,21 +161,7 @@ func (d *DB) NextEmailDue(ctx context.Context) (at time.Time, ok bool, err error
 
 // CountEmails returns how many emails have each status.
 func (d *DB) CountEmails(ctx context.Context) (map[string]int, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT status, count(*) FROM outbox GROUP BY status`)
-	if err != nil {
-		return nil, fmt.Errorf("db: count emails: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, fmt.Errorf("db: scan email count: %w", err)
-		}
-		out[st] = n
-	}
-	return out, rows.Err()
+	return d.countsBy(ctx, "email counts", `SELECT status, count(*) FROM outbox GROUP BY status`, nil)
 }
 
 // EmailFilter selects outbox rows for listing. Empty fields do not filter.

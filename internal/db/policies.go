@@ -585,22 +585,8 @@ func InsertEffectTx(ctx context.Context, tx *sql.Tx, orgID string, accountID int
 }
 
 // EffectCounts counts recorded effects by kind.
-func (d *DB) EffectCounts(ctx context.Context) (map[string]int64, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT kind, count(*) FROM account_effects GROUP BY kind`)
-	if err != nil {
-		return nil, fmt.Errorf("db: effect counts: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var k string
-		var n int64
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, fmt.Errorf("db: scan effect count: %w", err)
-		}
-		out[k] = n
-	}
-	return out, rows.Err()
+func (d *DB) EffectCounts(ctx context.Context) (map[string]int, error) {
+	return d.countsBy(ctx, "effect counts", `SELECT kind, count(*) FROM account_effects GROUP BY kind`, nil)
 }
 
 // EffectsOfEvent lists the effect kinds an event had, in order (tests and

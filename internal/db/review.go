@@ -219,21 +219,8 @@ func CloseOpenItemsTx(ctx context.Context, tx *sql.Tx, accountID int64, actions 
 
 // OpenReviewCount counts open items across every organisation (metrics).
 func (d *DB) OpenReviewCount(ctx context.Context) (map[string]int, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT kind, count(*) FROM review_items WHERE status = 'open' GROUP BY kind`)
-	if err != nil {
-		return nil, fmt.Errorf("db: open review count: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]int{ReviewFlag: 0, ReviewConflict: 0}
-	for rows.Next() {
-		var k string
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, fmt.Errorf("db: scan review count: %w", err)
-		}
-		out[k] = n
-	}
-	return out, rows.Err()
+	return d.countsBy(ctx, "open review counts", `SELECT kind, count(*) FROM review_items WHERE status = 'open' GROUP BY kind`, nil,
+		ReviewFlag, ReviewConflict)
 }
 
 // ReviewKeyUsedTx reports whether any item (open or decided) has the key,
