@@ -115,23 +115,11 @@ func (f AccountFilter) where() (string, []any) {
 func (d *DB) ListAccounts(ctx context.Context, f AccountFilter) ([]Account, error) {
 	w, args := f.where()
 	w, args, order, limit := idKeyset(w, args, "a.id", f.BeforeID, f.AfterID, f.Limit)
-	rows, err := d.r.QueryContext(ctx, `SELECT `+accountCols+accountFrom+w+` ORDER BY a.id `+order+fmt.Sprintf(" LIMIT %d", limit), args...)
-	if err != nil {
-		return nil, fmt.Errorf("db: list accounts: %w", err)
-	}
-	defer rows.Close()
-	var out []Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
+	out, err := queryAll(ctx, d.r, "accounts", `SELECT `+accountCols+accountFrom+w+` ORDER BY a.id `+order+fmt.Sprintf(" LIMIT %d", limit), args, scanAccount)
 	if order == "ASC" {
 		slices.Reverse(out)
 	}
-	return out, rows.Err()
+	return out, err
 }
 
 // CountAccounts counts the accounts a filter selects.

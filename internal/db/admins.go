@@ -62,20 +62,7 @@ func (d *DB) ListAdmins(ctx context.Context, organizationID string, allOrgs bool
 		q += ` WHERE organization_id = ?`
 		args = append(args, organizationID)
 	}
-	rows, err := d.r.QueryContext(ctx, q+` ORDER BY email`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("db: list admins: %w", err)
-	}
-	defer rows.Close()
-	var out []Admin
-	for rows.Next() {
-		a, err := scanAdmin(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, d.r, "admins", q+` ORDER BY email`, args, scanAdmin)
 }
 
 // UpsertAdmin creates the admin with this email, or resets its password

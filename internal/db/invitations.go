@@ -361,24 +361,13 @@ func (f InvitationFilter) where() (string, []any) {
 func (d *DB) ListInvitations(ctx context.Context, f InvitationFilter) ([]Invitation, error) {
 	w, args := f.where()
 	w, args, order, limit := idKeyset(w, args, "i.id", f.BeforeID, f.AfterID, f.Limit)
-	rows, err := d.r.QueryContext(ctx, `SELECT `+invitationCols+` FROM invitations i JOIN accounts a ON a.id = i.account_id`+
-		w+` ORDER BY i.id `+order+fmt.Sprintf(" LIMIT %d", limit), args...)
-	if err != nil {
-		return nil, fmt.Errorf("db: list invitations: %w", err)
-	}
-	defer rows.Close()
-	var out []Invitation
-	for rows.Next() {
-		v, err := scanInvitation(rows, f.Now)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
+	out, err := queryAll(ctx, d.r, "invitations", `SELECT `+invitationCols+` FROM invitations i JOIN accounts a ON a.id = i.account_id`+
+		w+` ORDER BY i.id `+order+fmt.Sprintf(" LIMIT %d", limit), args,
+		func(row interface{ Scan(...any) error }) (Invitation, error) { return scanInvitation(row, f.Now) })
 	if order == "ASC" {
 		slices.Reverse(out)
 	}
-	return out, rows.Err()
+	return out, err
 }
 
 // CountInvitations counts the invitations a filter selects.

@@ -14,6 +14,29 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// queryAll runs a query and reads every row with scan; what names the
+// rows in errors.
+func queryAll[T any](ctx context.Context, q queryer, what, query string, args []any,
+	scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("db: %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("db: scan %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("db: %s: %w", what, err)
+	}
+	return out, nil
+}
+
 // SourceFields are the top-level directory user fields a mapping may read,
 // with the replica column each one lives in.
 var SourceFields = map[string]string{

@@ -129,20 +129,7 @@ func AccountByEmailTx(ctx context.Context, tx *sql.Tx, orgID, email string) (Acc
 }
 
 func queryAccounts(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]Account, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+accountCols+accountFrom+` WHERE `+where+` ORDER BY a.id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("db: accounts: %w", err)
-	}
-	defer rows.Close()
-	var out []Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, tx, "accounts", `SELECT `+accountCols+accountFrom+` WHERE `+where+` ORDER BY a.id`, args, scanAccount)
 }
 
 // AccountsOfDirectoryTx lists the accounts that came from a directory.
@@ -554,21 +541,8 @@ func FinishActionTx(ctx context.Context, tx *sql.Tx, id int64, status string, no
 
 // DueActions lists pending actions due at now, oldest first.
 func (d *DB) DueActions(ctx context.Context, now time.Time, limit int) ([]ScheduledAction, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT `+scheduledCols+` FROM scheduled_actions
-		WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?`, ts(now), limit)
-	if err != nil {
-		return nil, fmt.Errorf("db: due actions: %w", err)
-	}
-	defer rows.Close()
-	var out []ScheduledAction
-	for rows.Next() {
-		a, err := scanScheduled(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, d.r, "due actions", `SELECT `+scheduledCols+` FROM scheduled_actions
+		WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?`, []any{ts(now), limit}, scanScheduled)
 }
 
 // InsertEffectTx records one effect on an account (the metrics count these).

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // Directory is a replica row of a WorkOS directory.
@@ -705,21 +704,8 @@ func (d *DB) DirectoryByID(ctx context.Context, id string) (Directory, error) {
 // ReplicaDirectories returns every directory of the replica by name,
 // deleted ones included (DeletedAt set).
 func (d *DB) ReplicaDirectories(ctx context.Context) ([]Directory, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT id, organization_id, external_key, type, name, domain, state,
-		source_created_at, source_updated_at, COALESCE(deleted_at, '') FROM directories ORDER BY name, id`)
-	if err != nil {
-		return nil, fmt.Errorf("db: list directories: %w", err)
-	}
-	defer rows.Close()
-	var out []Directory
-	for rows.Next() {
-		dir, err := scanDirectory(rows)
-		if err != nil {
-			return nil, fmt.Errorf("db: scan directory: %w", err)
-		}
-		out = append(out, dir)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, d.r, "directories", `SELECT id, organization_id, external_key, type, name, domain, state,
+		source_created_at, source_updated_at, COALESCE(deleted_at, '') FROM directories ORDER BY name, id`, nil, scanDirectory)
 }
 
 func scanDirectory(row interface{ Scan(...any) error }) (Directory, error) {
@@ -838,40 +824,16 @@ func (d *DB) ReplicaCounts(ctx context.Context) (map[string]ReplicaCount, error)
 	return out, nil
 }
 
-// SearchQuery turns what a person typed into an FTS4 MATCH expression: every
-// word becomes a prefix term, all must match. It returns "" when nothing
-// searchable is left.
-func SearchQuery(input string) string {
-	var terms []string
-	for _, f := range strings.FieldsFunc(input, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) }) {
-		terms = append(terms, f+"*")
-	}
-	return strings.Join(terms, " ")
-}
-
 // SearchReplicaUsers returns up to limit live users of a directory whose
 // name, email, job title or department has words starting with the words
 // of q, ordered by name.
 func (d *DB) SearchReplicaUsers(ctx context.Context, directoryID, q string, limit int) ([]DirectoryUser, error) {
-	match := SearchQuery(q)
+	match := FTSMatch(q)
 	if match == "" {
 		return nil, nil
 	}
-	rows, err := d.r.QueryContext(ctx, `SELECT `+userReadCols+` FROM directory_users
+	return queryAll(ctx, d.r, "search users", `SELECT `+userReadCols+` FROM directory_users
 		WHERE pk IN (SELECT docid FROM directory_user_search WHERE directory_user_search MATCH ?)
 		  AND directory_id = ? AND deleted_at IS NULL
-		ORDER BY sort_key, id LIMIT ?`, match, directoryID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("db: search users: %w", err)
-	}
-	defer rows.Close()
-	var out []DirectoryUser
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("db: search users: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+		ORDER BY sort_key, id LIMIT ?`, []any{match, directoryID, limit}, scanUser)
 }

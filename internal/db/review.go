@@ -155,20 +155,7 @@ func (d *DB) ListReviewItems(ctx context.Context, f ReviewFilter) ([]ReviewItem,
 	if limit <= 0 {
 		limit = 50
 	}
-	rows, err := d.r.QueryContext(ctx, `SELECT `+reviewCols+reviewFrom+w+fmt.Sprintf(` ORDER BY r.id DESC LIMIT %d`, limit), args...)
-	if err != nil {
-		return nil, fmt.Errorf("db: list review items: %w", err)
-	}
-	defer rows.Close()
-	var out []ReviewItem
-	for rows.Next() {
-		it, err := scanReview(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, d.r, "review items", `SELECT `+reviewCols+reviewFrom+w+fmt.Sprintf(` ORDER BY r.id DESC LIMIT %d`, limit), args, scanReview)
 }
 
 // CountReviewItems counts the items a filter selects (ignoring BeforeID).

@@ -108,20 +108,7 @@ func (d *DB) SyncState(ctx context.Context, directoryID string) (SyncState, erro
 
 // SyncStates reads every directory's sync state.
 func (d *DB) SyncStates(ctx context.Context) ([]SyncState, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT `+syncCols+` FROM sync_state ORDER BY directory_id`)
-	if err != nil {
-		return nil, fmt.Errorf("db: list sync states: %w", err)
-	}
-	defer rows.Close()
-	var out []SyncState
-	for rows.Next() {
-		s, err := scanSyncState(rows)
-		if err != nil {
-			return nil, fmt.Errorf("db: scan sync state: %w", err)
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, d.r, "sync states", `SELECT `+syncCols+` FROM sync_state ORDER BY directory_id`, nil, scanSyncState)
 }
 
 // SyncState reads one directory's sync state inside the writer's
