@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -98,8 +97,7 @@ func newMAApp(t *testing.T, demo bool) *maApp {
 // CSRF token scraped from the sign-in form, no redirect following.
 func (a *maApp) signIn(email string) *http.Client {
 	a.t.Helper()
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c := browserClient()
 	_, doc := a.get(c, "/login")
 	tok, _ := doc.Find(`input[name="_csrf"]`).First().Attr("value")
 	resp, err := c.PostForm(a.ts.URL+"/login", url.Values{"_csrf": {tok}, "email": {email}, "password": {maPassword}})
@@ -115,16 +113,7 @@ func (a *maApp) signIn(email string) *http.Client {
 
 func (a *maApp) get(c *http.Client, path string) (*http.Response, *goquery.Document) {
 	a.t.Helper()
-	resp, err := c.Get(a.ts.URL + path)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return resp, doc
+	return getDoc(a.t, c, a.ts.URL+path)
 }
 
 func (a *maApp) getRaw(c *http.Client, path string) (*http.Response, string) {

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -81,22 +80,12 @@ func newAuthApp(t *testing.T, configure ...func(*Server)) *authApp {
 
 // client returns a browser-like client: a cookie jar, no redirect following.
 func (a *authApp) client() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return browserClient()
 }
 
 func (a *authApp) get(c *http.Client, path string) (*http.Response, *goquery.Document) {
 	a.t.Helper()
-	resp, err := c.Get(a.ts.URL + path)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return resp, doc
+	return getDoc(a.t, c, a.ts.URL+path)
 }
 
 // csrf fetches a page and returns the form token on it.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -156,8 +155,7 @@ func browseSeed(t *testing.T, d *db.DB) {
 // redirect following).
 func (a *browseApp) client(email string) *http.Client {
 	a.t.Helper()
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c := browserClient()
 	_, doc := a.get(c, "/login")
 	tok := doc.Find(`input[name="_csrf"]`).AttrOr("value", "")
 	resp := a.post(c, "/login", url.Values{"_csrf": {tok}, "email": {email}, "password": {browsePassword}}, nil)
@@ -169,16 +167,7 @@ func (a *browseApp) client(email string) *http.Client {
 
 func (a *browseApp) get(c *http.Client, path string) (*http.Response, *goquery.Document) {
 	a.t.Helper()
-	resp, err := c.Get(a.ts.URL + path)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return resp, doc
+	return getDoc(a.t, c, a.ts.URL+path)
 }
 
 // post sends a form with the CSRF token of the client's session.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -130,8 +129,7 @@ type browser struct {
 }
 
 func (a *inviteApp) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{a: a, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &browser{a: a, c: browserClient()}
 }
 
 func (a *inviteApp) signIn(email string) *browser {
@@ -146,16 +144,7 @@ func (a *inviteApp) signIn(email string) *browser {
 
 func (b *browser) get(path string) (*http.Response, *goquery.Document) {
 	b.a.t.Helper()
-	resp, err := b.c.Get(b.a.ts.URL + path)
-	if err != nil {
-		b.a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(resp.Body)
-	if err != nil {
-		b.a.t.Fatal(err)
-	}
-	return resp, doc
+	return getDoc(b.a.t, b.c, b.a.ts.URL+path)
 }
 
 // post submits form to path with the CSRF token taken from page.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -143,8 +142,7 @@ func (a *policyApp) accountState(userID string) (int64, string) {
 }
 
 func (a *policyApp) client() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return browserClient()
 }
 
 func (a *policyApp) get(c *http.Client, path string) (*http.Response, *goquery.Document) {

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -254,8 +253,7 @@ type tenResp struct {
 
 func (e *tenEnv) signIn(email string) *tenClient {
 	e.t.Helper()
-	jar, _ := cookiejar.New(nil)
-	cl := &tenClient{e: e, who: email, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	cl := &tenClient{e: e, who: email, c: browserClient()}
 	cl.csrf = cl.token("/login")
 	if r := cl.post("/login", url.Values{"email": {email}, "password": {tenPW}}); r.status != http.StatusSeeOther {
 		e.t.Fatalf("sign-in of %s: %d", email, r.status)
