@@ -16,8 +16,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
 
 //go:embed migrations/*.sql
@@ -55,7 +53,7 @@ func Open(ctx context.Context, path string, opts ...Options) (*DB, error) {
 			return nil, fmt.Errorf("db: create folder for %s: %w", path, err)
 		}
 	}
-	w, err := sql.Open("sqlite3", dsn(path, false))
+	w, err := sql.Open(driverName, dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
@@ -73,7 +71,7 @@ func Open(ctx context.Context, path string, opts ...Options) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite3", dsn(path, true))
+	r, err := sql.Open(driverName, dsn(path, true))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("db: open readers %s: %w", path, err)
