@@ -167,8 +167,6 @@ func DecodeCursor(token, scope string) (db.Cursor, error) {
 	return db.Cursor{SortKey: string(parts[0]), ID: string(parts[1])}, nil
 }
 
-// pageRequest turns a query's cursors into a db page request; a damaged or
-// foreign cursor gives the first page and a notice.
 // pageCursors encodes the cursors of the pages before and after rows (a
 // page in list order); "" where there is none.
 func pageCursors[R interface{ Cursor() db.Cursor }](rows []R, hasPrev, hasNext bool, scope string) (prev, next string) {
@@ -184,6 +182,8 @@ func pageCursors[R interface{ Cursor() db.Cursor }](rows []R, hasPrev, hasNext b
 	return prev, next
 }
 
+// pageRequest turns a query's cursors into a db page request; a damaged or
+// foreign cursor gives the first page and a notice.
 func pageRequest(q ListQuery, scope string) (db.PageRequest, string) {
 	p := db.PageRequest{Limit: q.Limit}
 	switch {
