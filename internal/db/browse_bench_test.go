@@ -26,8 +26,8 @@ func benchDB(b *testing.B) *DB {
 			        printf('last%03d', (i * 104729) % 500) || char(31) || printf('first%03d', (i * 7919) % 200) || char(31) || printf('p%06d@big.example', i), ''
 			 FROM n`,
 			`INSERT INTO directory_groups (id, directory_id, name, sort_key, synced_at) VALUES ('grp_10k', 'dir_big', 'Ten thousand', 'ten thousand', '')`,
-			`INSERT INTO directory_memberships (group_id, user_id, directory_id, user_sort_key)
-			 SELECT 'grp_10k', id, 'dir_big', sort_key FROM directory_users WHERE pk % 10 = 0`,
+			`INSERT INTO directory_memberships (group_id, user_id, user_sort_key)
+			 SELECT 'grp_10k', id, sort_key FROM directory_users WHERE pk % 10 = 0`,
 			`INSERT INTO directory_user_search (docid, name, email, job_title, department)
 			 SELECT pk, first_name || ' ' || last_name, email, job_title, department FROM directory_users`,
 			`UPDATE sync_state SET search_indexed = 1`,

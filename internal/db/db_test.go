@@ -2,10 +2,13 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func openTest(t *testing.T) *DB {
@@ -119,5 +122,66 @@ func TestAudit_ScopedByOrganization(t *testing.T) {
 	all, _ := d.SearchAudit(ctx, AuditSearch{AllOrgs: true, Action: "invite."})
 	if len(all) != 2 {
 		t.Fatalf("platform view of invite.*: %d entries, want 2", len(all))
+	}
+}
+
+// A database made before 0011 keeps its memberships when the directory copy
+// leaves them: each is still found through its group's directory.
+func TestMigrate_0011KeepsMemberships(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	w, err := sql.Open(driverName, dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fstest.MapFS{}
+	names, err := migrationNames(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if n < "0011" {
+			body, err := fs.ReadFile(migrationFS, "migrations/"+n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			old["migrations/"+n] = &fstest.MapFile{Data: body}
+		}
+	}
+	before := &DB{w: w, Now: time.Now}
+	if err := before.migrate(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO directory_groups (id, directory_id, name, sort_key, synced_at) VALUES ('g1', 'dir_a', 'Eng', 'eng', '')`,
+		`INSERT INTO directory_users (id, directory_id, email, sort_key, synced_at) VALUES ('u1', 'dir_a', 'ada@a.example', 'ada', '')`,
+		`INSERT INTO directory_memberships (group_id, user_id, directory_id, user_sort_key, seen_gen) VALUES ('g1', 'u1', 'dir_a', 'ada', 3)`,
+	} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	w.Close()
+
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	s, err := d.Snapshot(ctx, "dir_a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Membership{DirectoryID: "dir_a", GroupID: "g1", UserID: "u1", UserSortKey: "ada"}
+	if len(s.Memberships) != 1 || s.Memberships[0] != want {
+		t.Fatalf("memberships after 0011 = %+v, want [%+v]", s.Memberships, want)
+	}
+	counts, err := d.ReplicaCounts(ctx)
+	if err != nil || counts["dir_a"].Memberships != 1 {
+		t.Fatalf("counts = %+v (%v), want 1 membership in dir_a", counts, err)
+	}
+	var cols int
+	if err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('directory_memberships') WHERE name = 'directory_id'`).Scan(&cols); err != nil || cols != 0 {
+		t.Fatalf("directory_id column still there (%d, %v)", cols, err)
 	}
 }

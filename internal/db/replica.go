@@ -64,6 +64,7 @@ type DirectoryGroup struct {
 
 // Membership says a user belongs to a group. UserSortKey is the member's
 // UserSortKey, copied so that members can be listed by name from the index.
+// DirectoryID is the group's directory (not stored with the membership).
 type Membership struct {
 	DirectoryID string
 	GroupID     string
@@ -210,7 +211,8 @@ func (w *ReplicaWriter) MarkDirectoryDeleted(id string) (bool, error) {
 			return false, fmt.Errorf("db: delete directory %s: %w", id, err)
 		}
 	}
-	if _, err := w.exec(`DELETE FROM directory_memberships WHERE directory_id = ?`, id); err != nil {
+	if _, err := w.exec(`DELETE FROM directory_memberships WHERE group_id IN
+		(SELECT id FROM directory_groups WHERE directory_id = ?)`, id); err != nil {
 		return false, fmt.Errorf("db: delete directory %s memberships: %w", id, err)
 	}
 	return n > 0, nil
@@ -494,8 +496,8 @@ func (w *ReplicaWriter) DeleteGroup(g DirectoryGroup, gen int64) (string, error)
 	return OutcomeApplied, nil
 }
 
-const addMemberSQL = `INSERT INTO directory_memberships (group_id, user_id, directory_id, user_sort_key, seen_gen)
-	VALUES (?, ?, ?, ?, ?)
+const addMemberSQL = `INSERT INTO directory_memberships (group_id, user_id, user_sort_key, seen_gen)
+	VALUES (?, ?, ?, ?)
 	ON CONFLICT(group_id, user_id) DO UPDATE SET user_sort_key = excluded.user_sort_key, seen_gen = excluded.seen_gen
 	WHERE directory_memberships.user_sort_key <> excluded.user_sort_key OR directory_memberships.seen_gen <> excluded.seen_gen`
 
@@ -503,7 +505,7 @@ const addMemberSQL = `INSERT INTO directory_memberships (group_id, user_id, dire
 // generation gen: ListMembership without the read that tells whether it is
 // new, which only a reconcile needs.
 func (w *ReplicaWriter) StoreMembership(m Membership, gen int64) error {
-	if _, err := w.exec(addMemberSQL, m.GroupID, m.UserID, m.DirectoryID, m.UserSortKey, gen); err != nil {
+	if _, err := w.exec(addMemberSQL, m.GroupID, m.UserID, m.UserSortKey, gen); err != nil {
 		return fmt.Errorf("db: store membership %s/%s: %w", m.GroupID, m.UserID, err)
 	}
 	return nil
@@ -521,7 +523,7 @@ func (w *ReplicaWriter) ListMembership(m Membership, gen int64) (bool, error) {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return false, fmt.Errorf("db: read membership: %w", err)
 	}
-	if _, err := w.exec(addMemberSQL, m.GroupID, m.UserID, m.DirectoryID, m.UserSortKey, gen); err != nil {
+	if _, err := w.exec(addMemberSQL, m.GroupID, m.UserID, m.UserSortKey, gen); err != nil {
 		return false, fmt.Errorf("db: store membership %s/%s: %w", m.GroupID, m.UserID, err)
 	}
 	return one == 0, nil
@@ -533,7 +535,7 @@ func (w *ReplicaWriter) AddMembership(m Membership, gen int64) (string, error) {
 	if dead, err := w.tombstoned(m.UserID, m.GroupID); err != nil || dead {
 		return OutcomeStale, err
 	}
-	if _, err := w.exec(addMemberSQL, m.GroupID, m.UserID, m.DirectoryID, m.UserSortKey, gen); err != nil {
+	if _, err := w.exec(addMemberSQL, m.GroupID, m.UserID, m.UserSortKey, gen); err != nil {
 		return "", fmt.Errorf("db: add membership %s/%s: %w", m.GroupID, m.UserID, err)
 	}
 	return OutcomeApplied, nil
@@ -588,8 +590,10 @@ func (w *ReplicaWriter) Sweep(directoryID string, gen int64) ([]Change, error) {
 		WHERE directory_id = ? AND deleted_at IS NULL AND seen_gen < ? ORDER BY id`, directoryID, gen); err != nil {
 		return nil, err
 	}
+	// A directory's memberships are those of its groups.
+	const dirMembers = `group_id IN (SELECT id FROM directory_groups WHERE directory_id = ?)`
 	if err := collect("membership", `SELECT group_id || '/' || user_id, '' FROM directory_memberships
-		WHERE directory_id = ? AND seen_gen < ? ORDER BY group_id, user_id`, directoryID, gen); err != nil {
+		WHERE `+dirMembers+` AND seen_gen < ? ORDER BY group_id, user_id`, directoryID, gen); err != nil {
 		return nil, err
 	}
 	for _, q := range []string{
@@ -601,7 +605,7 @@ func (w *ReplicaWriter) Sweep(directoryID string, gen int64) ([]Change, error) {
 		}
 	}
 	// Memberships of tombstoned users or groups go too.
-	if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM directory_memberships WHERE directory_id = ? AND (seen_gen < ?
+	if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM directory_memberships WHERE `+dirMembers+` AND (seen_gen < ?
 		OR user_id IN (SELECT id FROM directory_users WHERE directory_id = ? AND deleted_at IS NOT NULL)
 		OR group_id IN (SELECT id FROM directory_groups WHERE directory_id = ? AND deleted_at IS NOT NULL))`,
 		directoryID, gen, directoryID, directoryID); err != nil {
@@ -760,8 +764,9 @@ func (d *DB) Snapshot(ctx context.Context, directoryID string) (ReplicaSnapshot,
 		s.Groups = append(s.Groups, g)
 	}
 	rows.Close()
-	rows, err = d.r.QueryContext(ctx, `SELECT directory_id, group_id, user_id, user_sort_key FROM directory_memberships
-		WHERE directory_id = ? ORDER BY group_id, user_id`, directoryID)
+	rows, err = d.r.QueryContext(ctx, `SELECT g.directory_id, m.group_id, m.user_id, m.user_sort_key
+		FROM directory_groups g JOIN directory_memberships m ON m.group_id = g.id
+		WHERE g.directory_id = ? ORDER BY m.group_id, m.user_id`, directoryID)
 	if err != nil {
 		return s, fmt.Errorf("db: snapshot memberships: %w", err)
 	}
@@ -796,7 +801,8 @@ func (d *DB) ReplicaCounts(ctx context.Context) (map[string]ReplicaCount, error)
 			func(c *ReplicaCount, n int64) { c.Users = n }},
 		{`SELECT directory_id, count(*) FROM directory_groups WHERE deleted_at IS NULL GROUP BY directory_id`,
 			func(c *ReplicaCount, n int64) { c.Groups = n }},
-		{`SELECT directory_id, count(*) FROM directory_memberships GROUP BY directory_id`,
+		{`SELECT g.directory_id, count(*) FROM directory_groups g JOIN directory_memberships m ON m.group_id = g.id
+			GROUP BY g.directory_id`,
 			func(c *ReplicaCount, n int64) { c.Memberships = n }},
 	}
 	for _, qq := range queries {
