@@ -295,3 +295,58 @@ func BenchmarkListUsersPage(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "users/s")
 }
+
+// An event that keeps the name and email (lightUserSQL) still stores a new
+// job title, which the search follows, and new attributes alone.
+func TestReplicaWriter_ApplyUserEventSameName(t *testing.T) {
+	d := openReplicaTest(t)
+	newDirectory(t, d)
+	ctx := context.Background()
+	u := testUser("u1", "Ada", "Lovelace", t0)
+	u.JobTitle = "Pilot"
+	write(t, d, func(w *ReplicaWriter) error {
+		if err := w.ListUser(u, 1); err != nil {
+			return err
+		}
+		return w.BuildSearchIndex("directory_1")
+	})
+	apply := func(u DirectoryUser) DirectoryUser {
+		t.Helper()
+		write(t, d, func(w *ReplicaWriter) error {
+			got, err := w.ApplyUserEvent(u, 1)
+			if err == nil && got != OutcomeApplied {
+				err = fmt.Errorf("outcome %q, want applied", got)
+			}
+			return err
+		})
+		stored, err := d.LiveUser(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stored
+	}
+	found := func(q string) bool {
+		t.Helper()
+		got, err := d.SearchReplicaUsers(ctx, "directory_1", q, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got) == 1
+	}
+
+	u.JobTitle, u.LastEventID, u.UpdatedAt = "Architect", "event_1", t0.Add(time.Hour)
+	got := apply(u)
+	if got.JobTitle != "Architect" || got.LastEventID != "event_1" {
+		t.Errorf("after a new title: title %q, last event %q", got.JobTitle, got.LastEventID)
+	}
+	if !found("architect") || found("pilot") {
+		t.Errorf("search did not follow the new title")
+	}
+
+	u.CustomAttributes, u.ManagerEmail, u.LastEventID = json.RawMessage(`{"department":"Research"}`), "boss@example.com", "event_2"
+	got = apply(u)
+	if string(got.CustomAttributes) != `{"department":"Research"}` || got.ManagerEmail != "boss@example.com" ||
+		got.LastEventID != "event_2" || got.JobTitle != "Architect" || got.FirstName != "Ada" {
+		t.Errorf("after new attributes only: %+v", got)
+	}
+}
