@@ -307,7 +307,18 @@ func (d *DB) searchWalks(ctx context.Context, f UserFilter, s searchStrategy) (b
 func userQueryWith(f UserFilter, walk bool) (from, where string, args []any, sk, id string) {
 	var conds []string
 	if f.GroupID != "" {
-		from = `directory_memberships m JOIN directory_users u ON u.id = m.user_id`
+		// A group's members in name order walk the membership index and
+		// find each member in the people list's index by its whole key
+		// (directory, sort key, id): one lookup in an index that carries
+		// the listed columns, instead of the id index and then the table.
+		// The membership's sort key is the user's (the sync keeps the copy
+		// current). Measured on the 100k replica, 10,000-member group, 300
+		// random pages: p50 1.2-1.7 → 0.58 ms, p99 2.8-8.6 → 1.2-1.7 ms.
+		// CROSS JOIN, INDEXED BY and "+" pin that plan: SQLite 3.40 (the
+		// sqlite3 shell here) otherwise turned the page's position on m into
+		// a range over the whole directory's sort keys, 1.3 s a page.
+		from = `directory_memberships m CROSS JOIN directory_users u INDEXED BY directory_users_list
+			ON u.sort_key = +m.user_sort_key AND u.id = +m.user_id`
 		conds = append(conds, `m.group_id = ?`, `u.directory_id = ?`)
 		args = append(args, f.GroupID, f.DirectoryID)
 		sk, id = "m.user_sort_key", "m.user_id"
@@ -371,6 +382,32 @@ func (d *DB) browseUsers(ctx context.Context, f UserFilter, p PageRequest, s sea
 	if err != nil {
 		return UserPage{}, err
 	}
+	q, args := usersPageQuery(f, p, walk)
+	rows, err := d.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return UserPage{}, fmt.Errorf("db: browse users: %w", err)
+	}
+	defer rows.Close()
+	n := p.limit()
+	page := UserPage{Rows: make([]UserRow, 0, n+1)}
+	for rows.Next() {
+		r := UserRow{DirectoryID: f.DirectoryID}
+		if err := rows.Scan(&r.ID, &r.Email, &r.FirstName, &r.LastName, &r.Name, &r.JobTitle,
+			&r.Department, &r.State, &r.SortKey, &r.AccountID, &r.AccountState, &r.Selected); err != nil {
+			return UserPage{}, fmt.Errorf("db: browse users: %w", err)
+		}
+		page.Rows = append(page.Rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return UserPage{}, fmt.Errorf("db: browse users: %w", err)
+	}
+	page.Rows, page.HasPrev, page.HasNext = keysetPage(page.Rows, p)
+	return page, nil
+}
+
+// usersPageQuery is the query of one page of people (n+1 rows, to tell
+// whether there is a next page) and its arguments.
+func usersPageQuery(f UserFilter, p PageRequest, walk bool) (string, []any) {
 	from, where, args, sk, id := userQueryWith(f, walk)
 	n := p.limit()
 	order := sk + ", " + id
@@ -394,25 +431,7 @@ func (d *DB) browseUsers(ctx context.Context, f UserFilter, p PageRequest, s sea
 		`, COALESCE(a.id, ''), COALESCE(a.state, ''), ` + selected +
 		` FROM ` + from + ` LEFT JOIN accounts a ON a.directory_user_id = u.id WHERE ` + where +
 		` ORDER BY ` + order + fmt.Sprintf(` LIMIT %d`, n+1)
-	rows, err := d.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return UserPage{}, fmt.Errorf("db: browse users: %w", err)
-	}
-	defer rows.Close()
-	page := UserPage{Rows: make([]UserRow, 0, n+1)}
-	for rows.Next() {
-		r := UserRow{DirectoryID: f.DirectoryID}
-		if err := rows.Scan(&r.ID, &r.Email, &r.FirstName, &r.LastName, &r.Name, &r.JobTitle,
-			&r.Department, &r.State, &r.SortKey, &r.AccountID, &r.AccountState, &r.Selected); err != nil {
-			return UserPage{}, fmt.Errorf("db: browse users: %w", err)
-		}
-		page.Rows = append(page.Rows, r)
-	}
-	if err := rows.Err(); err != nil {
-		return UserPage{}, fmt.Errorf("db: browse users: %w", err)
-	}
-	page.Rows, page.HasPrev, page.HasNext = keysetPage(page.Rows, p)
-	return page, nil
+	return q, args
 }
 
 // CountUsers counts the people matching f. It reads every match, so

@@ -533,10 +533,21 @@ func (w *ReplicaWriter) ListMembership(m Membership, gen int64) (bool, error) {
 }
 
 // AddMembership applies a user_added event: stale when the user or the
-// group is a tombstone.
+// group is a tombstone. The membership copies the stored user's sort key,
+// which a late event carrying an older copy of the user does not change (a
+// group's page finds its members by that key).
 func (w *ReplicaWriter) AddMembership(m Membership, gen int64) (string, error) {
 	if dead, err := w.tombstoned(m.UserID, m.GroupID); err != nil || dead {
 		return OutcomeStale, err
+	}
+	s, err := w.stmt(`SELECT sort_key FROM directory_users WHERE id = ?`)
+	if err != nil {
+		return "", err
+	}
+	switch err := s.QueryRowContext(w.ctx, m.UserID).Scan(&m.UserSortKey); {
+	case errors.Is(err, sql.ErrNoRows): // not stored: the event's copy
+	case err != nil:
+		return "", fmt.Errorf("db: read user %s: %w", m.UserID, err)
 	}
 	if _, err := w.exec(addMemberSQL, m.GroupID, m.UserID, m.UserSortKey, gen); err != nil {
 		return "", fmt.Errorf("db: add membership %s/%s: %w", m.GroupID, m.UserID, err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -348,5 +349,54 @@ func TestReplicaWriter_ApplyUserEventSameName(t *testing.T) {
 	if string(got.CustomAttributes) != `{"department":"Research"}` || got.ManagerEmail != "boss@example.com" ||
 		got.LastEventID != "event_2" || got.JobTitle != "Architect" || got.FirstName != "Ada" {
 		t.Errorf("after new attributes only: %+v", got)
+	}
+}
+
+// A group's page finds its members by the sort key their membership copies;
+// a late user_added event with an older copy of the user (its old name)
+// must not leave the member out of the page.
+func TestAddMembership_LateEventKeepsMemberOnGroupPage(t *testing.T) {
+	d := openReplicaTest(t)
+	newDirectory(t, d)
+	ctx := context.Background()
+	write(t, d, func(w *ReplicaWriter) error {
+		if err := w.ListGroup(DirectoryGroup{ID: "g1", DirectoryID: "directory_1", Name: "Eng"}, 1); err != nil {
+			return err
+		}
+		return w.ListUser(testUser("u1", "Ada", "Byron", t0.Add(time.Hour)), 1) // renamed at 11:00
+	})
+	old := testUser("u1", "Ada", "Lovelace", t0) // the event's copy, from 10:00
+	write(t, d, func(w *ReplicaWriter) error {
+		if got, err := w.ApplyUserEvent(old, 1); err != nil || got != OutcomeStale {
+			return fmt.Errorf("older copy: %q, %v; want stale", got, err)
+		}
+		got, err := w.AddMembership(Membership{DirectoryID: "directory_1", GroupID: "g1", UserID: "u1",
+			UserSortKey: UserSortKey(old.FirstName, old.LastName, old.Name, old.Email)}, 1)
+		if err == nil && got != OutcomeApplied {
+			err = fmt.Errorf("membership outcome %q, want applied", got)
+		}
+		return err
+	})
+	page, err := d.BrowseUsers(ctx, UserFilter{DirectoryID: "directory_1", GroupID: "g1"}, PageRequest{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Rows) != 1 || page.Rows[0].ID != "u1" || page.Rows[0].LastName != "Byron" {
+		t.Fatalf("group page = %+v, want u1 as Ada Byron", page.Rows)
+	}
+}
+
+// A page of a group's members reads the membership index and, per member,
+// the people list's index by its whole key: no table, no sort.
+func TestGroupMembersPagePlan(t *testing.T) {
+	d := openReplicaTest(t)
+	f := UserFilter{DirectoryID: "directory_1", GroupID: "g1", SelectedBy: 1}
+	for _, p := range []PageRequest{{Limit: 100}, {Limit: 100, After: &Cursor{SortKey: "m", ID: "u"}}, {Limit: 100, Before: &Cursor{SortKey: "m", ID: "u"}}} {
+		q, args := usersPageQuery(f, p, false)
+		plan := queryPlan(t, d, q, args...)
+		if strings.Contains(plan, "TEMP B-TREE") || !strings.Contains(plan, "directory_users_list (directory_id=? AND sort_key=? AND id=?") ||
+			!strings.Contains(plan, "SEARCH m USING COVERING INDEX directory_memberships_group_sort") {
+			t.Errorf("plan = %s", plan)
+		}
 	}
 }
