@@ -43,56 +43,54 @@ const selectionCTE = `WITH picked(user_id) AS (
 	),
 	people AS (SELECT user_id, count(*) AS paths FROM picked GROUP BY user_id)`
 
-// SelectionOrganizations lists the organisations of the live people in an
-// admin's selection.
-func (d *DB) SelectionOrganizations(ctx context.Context, adminID int64) ([]string, error) {
-	return selectionOrgs(ctx, d.r, adminID)
+// SelectionSummary is what an admin's selection spans before it is
+// resolved: the organisations of its live people, and how many selected
+// users are no longer in the directory (deleted since they were selected).
+type SelectionSummary struct {
+	Organizations []string
+	Gone          int
 }
 
-// SelectionOrganizationsTx is SelectionOrganizations in a write transaction.
-func SelectionOrganizationsTx(ctx context.Context, tx *sql.Tx, adminID int64) ([]string, error) {
-	return selectionOrgs(ctx, tx, adminID)
+// SelectionSummary reads the summary of an admin's selection.
+func (d *DB) SelectionSummary(ctx context.Context, adminID int64) (SelectionSummary, error) {
+	return selectionSummary(ctx, d.r, adminID)
 }
 
-func selectionOrgs(ctx context.Context, q queryer, adminID int64) ([]string, error) {
-	// DISTINCT over the picks themselves: counting paths (people) is not
-	// needed for the organisations.
-	rows, err := q.QueryContext(ctx, selectionCTE+` SELECT DISTINCT u.organization_id FROM picked p
-		JOIN directory_users u ON u.id = p.user_id AND u.deleted_at IS NULL ORDER BY 1`, adminID, adminID)
+// SelectionSummaryTx is SelectionSummary in a write transaction.
+func SelectionSummaryTx(ctx context.Context, tx *sql.Tx, adminID int64) (SelectionSummary, error) {
+	return selectionSummary(ctx, tx, adminID)
+}
+
+func selectionSummary(ctx context.Context, q queryer, adminID int64) (SelectionSummary, error) {
+	// One pass over the picks: each live one counts for its organisation,
+	// each selected user (not group member) without a live row is gone.
+	rows, err := q.QueryContext(ctx, `WITH picked(user_id, direct) AS (
+			SELECT item_id, 1 FROM selections WHERE admin_id = ? AND kind = 'user'
+			UNION ALL
+			SELECT m.user_id, 0 FROM selections s JOIN directory_memberships m ON m.group_id = s.item_id
+			WHERE s.admin_id = ? AND s.kind = 'group'
+		)
+		SELECT u.organization_id, sum(p.direct) FROM picked p
+		LEFT JOIN directory_users u ON u.id = p.user_id AND u.deleted_at IS NULL
+		GROUP BY u.organization_id ORDER BY 1`, adminID, adminID)
 	if err != nil {
-		return nil, fmt.Errorf("db: selection organisations: %w", err)
+		return SelectionSummary{}, fmt.Errorf("db: selection summary: %w", err)
 	}
 	defer rows.Close()
-	var out []string
+	var out SelectionSummary
 	for rows.Next() {
-		var o string
-		if err := rows.Scan(&o); err != nil {
-			return nil, fmt.Errorf("db: scan organisation: %w", err)
+		var org sql.NullString
+		var direct int
+		if err := rows.Scan(&org, &direct); err != nil {
+			return SelectionSummary{}, fmt.Errorf("db: selection summary: %w", err)
 		}
-		out = append(out, o)
+		if org.Valid {
+			out.Organizations = append(out.Organizations, org.String)
+		} else {
+			out.Gone = direct
+		}
 	}
 	return out, rows.Err()
-}
-
-// SelectionGone counts selected users that are no longer in the directory
-// (deleted since they were selected).
-func (d *DB) SelectionGone(ctx context.Context, adminID int64) (int, error) {
-	return selectionGone(ctx, d.r, adminID)
-}
-
-// SelectionGoneTx is SelectionGone in a write transaction.
-func SelectionGoneTx(ctx context.Context, tx *sql.Tx, adminID int64) (int, error) {
-	return selectionGone(ctx, tx, adminID)
-}
-
-func selectionGone(ctx context.Context, q queryer, adminID int64) (int, error) {
-	var n int
-	err := q.QueryRowContext(ctx, `SELECT count(*) FROM selections s WHERE s.admin_id = ? AND s.kind = 'user'
-		AND NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.id = s.item_id AND u.deleted_at IS NULL)`, adminID).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("db: selection gone: %w", err)
-	}
-	return n, nil
 }
 
 // ResolveSelection resolves the admin's selected people of one organisation,

@@ -105,14 +105,12 @@ func (s *Service) Invite(ctx context.Context, act Actor, in InviteInput) (Invite
 		if !errors.Is(err, db.ErrNotFound) {
 			return err
 		}
-		orgs, err := db.SelectionOrganizationsTx(ctx, tx, act.AdminID)
+		sum, err := db.SelectionSummaryTx(ctx, tx, act.AdminID)
 		if err != nil {
 			return err
 		}
-		orgs = visibleOrgs(act, orgs)
-		if res.Gone, err = db.SelectionGoneTx(ctx, tx, act.AdminID); err != nil {
-			return err
-		}
+		orgs := visibleOrgs(act, sum.Organizations)
+		res.Gone = sum.Gone
 		if len(orgs) == 0 && res.Gone == 0 {
 			return fmt.Errorf("%w: nothing is selected (it may have been invited already); select people first", ErrInvalid)
 		}

@@ -200,15 +200,13 @@ func visibleOrgs(act Actor, orgs []string) []string {
 // replica, the accounts and the settings.
 func (s *Service) Review(ctx context.Context, act Actor) (Review, error) {
 	rv := Review{Buckets: map[string][]ReviewPerson{}, Roles: map[string][]db.Role{}, OrgNames: map[string]string{}}
-	orgs, err := s.DB.SelectionOrganizations(ctx, act.AdminID)
+	sum, err := s.DB.SelectionSummary(ctx, act.AdminID)
 	if err != nil {
 		return rv, err
 	}
-	if rv.Gone, err = s.DB.SelectionGone(ctx, act.AdminID); err != nil {
-		return rv, err
-	}
+	rv.Gone = sum.Gone
 	now := s.now()
-	for _, org := range visibleOrgs(act, orgs) {
+	for _, org := range visibleOrgs(act, sum.Organizations) {
 		rules, err := s.loadOrgRules(ctx, org)
 		if err != nil {
 			return rv, err
