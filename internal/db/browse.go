@@ -314,10 +314,11 @@ func userQueryWith(f UserFilter, walk bool) (from, where string, args []any, sk,
 		// The membership's sort key is the user's (the sync keeps the copy
 		// current). Measured on the 100k replica, 10,000-member group, 300
 		// random pages: p50 1.2-1.7 → 0.58 ms, p99 2.8-8.6 → 1.2-1.7 ms.
-		// CROSS JOIN, INDEXED BY and "+" pin that plan: SQLite 3.40 (the
-		// sqlite3 shell here) otherwise turned the page's position on m into
-		// a range over the whole directory's sort keys, 1.3 s a page.
-		from = `directory_memberships m CROSS JOIN directory_users u INDEXED BY directory_users_list
+		// CROSS JOIN and "+" pin that plan: SQLite 3.40 (the sqlite3 shell
+		// here) otherwise turned the page's position on m into a range over
+		// the whole directory's sort keys, 1.3 s a page. (No INDEXED BY: the
+		// index is briefly absent during a first load, DeferListIndex.)
+		from = `directory_memberships m CROSS JOIN directory_users u
 			ON u.sort_key = +m.user_sort_key AND u.id = +m.user_id`
 		conds = append(conds, `m.group_id = ?`, `u.directory_id = ?`)
 		args = append(args, f.GroupID, f.DirectoryID)

@@ -628,6 +628,41 @@ func (w *ReplicaWriter) Sweep(directoryID string, gen int64) ([]Change, error) {
 	return out, nil
 }
 
+// listIndexSQL is migration 0010's index of the people list, which carries
+// the columns a page of people shows.
+const listIndexSQL = `CREATE INDEX IF NOT EXISTS directory_users_list ON directory_users(
+    directory_id, sort_key, id, deleted_at, state,
+    email, first_name, last_name, name, job_title, department)`
+
+// DeferListIndex drops the people list's index when the replica holds no
+// user at all, i.e. at the start of the first load into an empty replica,
+// and reports whether it did. Users arrive in id order and the index is in
+// name order: kept during that load, it cost half of the users phase (100k
+// users: 3.3 s without it, 6-9 s with it), and building it once the users
+// are in takes about half a second. EnsureListIndex puts it back at the end
+// of the users phase; Open does too if a load stopped in between.
+func (w *ReplicaWriter) DeferListIndex() (bool, error) {
+	var found bool
+	if err := w.tx.QueryRowContext(w.ctx, `SELECT EXISTS (SELECT 1 FROM directory_users)`).Scan(&found); err != nil {
+		return false, fmt.Errorf("db: count users: %w", err)
+	}
+	if found {
+		return false, nil
+	}
+	if _, err := w.tx.ExecContext(w.ctx, `DROP INDEX IF EXISTS directory_users_list`); err != nil {
+		return false, fmt.Errorf("db: defer the people list's index: %w", err)
+	}
+	return true, nil
+}
+
+// EnsureListIndex builds the people list's index if it is missing.
+func (w *ReplicaWriter) EnsureListIndex() error {
+	if _, err := w.tx.ExecContext(w.ctx, listIndexSQL); err != nil {
+		return fmt.Errorf("db: build the people list's index: %w", err)
+	}
+	return nil
+}
+
 // BuildSearchIndex (re)fills the search index for one directory and turns on
 // the triggers that keep it current. Run it once the first load is done:
 // filling it in bulk is several times cheaper than keeping it live during the

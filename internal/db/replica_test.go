@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -398,5 +399,74 @@ func TestGroupMembersPagePlan(t *testing.T) {
 			!strings.Contains(plan, "SEARCH m USING COVERING INDEX directory_memberships_group_sort") {
 			t.Errorf("plan = %s", plan)
 		}
+	}
+}
+
+// The people list's index is left out only while the replica holds nobody,
+// and comes back with the migration's definition: from EnsureListIndex at
+// the end of the users phase, or from Open if a load stopped before that.
+func TestListIndexDeferredOnlyWhileEmpty(t *testing.T) {
+	d := openReplicaTest(t)
+	ctx := context.Background()
+	indexSQL := func() string {
+		t.Helper()
+		var q sql.NullString
+		err := d.r.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'directory_users_list'`).Scan(&q)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ""
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(strings.Fields(strings.Replace(q.String, "IF NOT EXISTS ", "", 1)), " ")
+	}
+	migrated := indexSQL()
+	if migrated == "" {
+		t.Fatal("no people list index after the migrations")
+	}
+	newDirectory(t, d)
+	var dropped bool
+	write(t, d, func(w *ReplicaWriter) (err error) {
+		dropped, err = w.DeferListIndex()
+		return err
+	})
+	if !dropped || indexSQL() != "" {
+		t.Fatalf("empty replica: dropped %v, index %q; want it dropped", dropped, indexSQL())
+	}
+	write(t, d, func(w *ReplicaWriter) error {
+		if err := w.ListNewUser(testUser("u1", "Ada", "Lovelace", t0), 1); err != nil {
+			return err
+		}
+		return w.EnsureListIndex()
+	})
+	if got := indexSQL(); got != migrated {
+		t.Fatalf("rebuilt index:\n%s\nwant the migration's:\n%s", got, migrated)
+	}
+	write(t, d, func(w *ReplicaWriter) (err error) {
+		dropped, err = w.DeferListIndex()
+		return err
+	})
+	if dropped || indexSQL() != migrated {
+		t.Fatalf("replica with a user: dropped %v; want the index kept", dropped)
+	}
+
+	// A load that stopped with the index out: Open builds it.
+	path := filepath.Join(t.TempDir(), "stopped.db")
+	d2, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d2.w.ExecContext(ctx, `DROP INDEX directory_users_list`); err != nil {
+		t.Fatal(err)
+	}
+	d2.Close()
+	d2, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	var n int
+	if err := d2.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'directory_users_list'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("after reopening: %d indexes (%v), want 1", n, err)
 	}
 }

@@ -54,6 +54,13 @@ func (s *Syncer) loadStep(ctx context.Context, st *db.SyncState) error {
 		}
 		return loadPaged(ctx, s, st, list, func(w *db.ReplicaWriter, next *db.SyncState, p dirsync.Page[dirsync.User]) ([]db.Change, error) {
 			var changes []db.Change
+			if next.Mode != db.ModeReconcile && next.UsersDone == 0 {
+				// The first load into an empty replica builds the people
+				// list's index after its users instead of with each one.
+				if _, err := w.DeferListIndex(); err != nil {
+					return nil, err
+				}
+			}
 			for _, u := range p.Data {
 				row := userRow(u)
 				if next.Mode == db.ModeReconcile {
@@ -74,6 +81,9 @@ func (s *Syncer) loadStep(ctx context.Context, st *db.SyncState) error {
 				next.Phase, next.PageCursor = db.PhaseMemberships, ""
 				if next.UsersTotal < next.UsersDone {
 					next.UsersTotal = next.UsersDone
+				}
+				if err := w.EnsureListIndex(); err != nil {
+					return nil, err
 				}
 				g, err := w.NextMembershipGroup(next.DirectoryID, "", next.Generation)
 				if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,12 +20,24 @@ import (
 
 func TestSyncer_BackfillEqualsSandbox(t *testing.T) {
 	ts := startSandbox(t, sandbox.Options{Preset: sandbox.PresetDemo})
-	store := openTestDB(t, "")
+	path := filepath.Join(t.TempDir(), "roster.db")
+	store := openTestDB(t, path)
 	s := newTestSyncer(t, ts, store, nil)
 	syncUntil(t, s, 1)
 	requireEqual(t, store, ts)
 
 	ctx := context.Background()
+	// The first load built the people list's index after its users
+	// (db.ReplicaWriter.DeferListIndex); it is back.
+	raw, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var n int
+	if err := raw.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'directory_users_list'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("people list index after the first load: %d (%v), want 1", n, err)
+	}
 	st := ts.sb.State()
 	if len(st.Directories) != 3 {
 		t.Fatalf("demo has %d directories, want 3", len(st.Directories))
