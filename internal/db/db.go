@@ -71,11 +71,13 @@ func Open(ctx context.Context, path string, opts ...Options) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	// A first load that stopped in its users phase left the people list's
-	// index out (ReplicaWriter.DeferListIndex).
-	if _, err := w.ExecContext(ctx, listIndexSQL); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("db: build the people list's index: %w", err)
+	// A first load that stopped before the end of its users or memberships
+	// phase left their indexes out (ReplicaWriter.DeferIndexes).
+	for _, l := range []LoadIndexes{PeopleIndexes, MembershipIndexes} {
+		if err := ensureIndexes(ctx, w, l); err != nil {
+			w.Close()
+			return nil, err
+		}
 	}
 	r, err := sql.Open(driverName, dsn(path, true))
 	if err != nil {

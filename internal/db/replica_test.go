@@ -402,62 +402,83 @@ func TestGroupMembersPagePlan(t *testing.T) {
 	}
 }
 
-// The people list's index is left out only while the replica holds nobody,
-// and comes back with the migration's definition: from EnsureListIndex at
-// the end of the users phase, or from Open if a load stopped before that.
-func TestListIndexDeferredOnlyWhileEmpty(t *testing.T) {
+// A load's indexes are left out only while their table is empty, and come
+// back with the migrations' definitions: from EnsureIndexes at the end of
+// the load's phase, or from Open if a load stopped before that.
+func TestLoadIndexesDeferredOnlyWhileEmpty(t *testing.T) {
 	d := openReplicaTest(t)
 	ctx := context.Background()
-	indexSQL := func() string {
+	newDirectory(t, d)
+	indexSQL := func(name string) string {
 		t.Helper()
 		var q sql.NullString
-		err := d.r.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'directory_users_list'`).Scan(&q)
+		err := d.r.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`, name).Scan(&q)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ""
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		return strings.Join(strings.Fields(strings.Replace(q.String, "IF NOT EXISTS ", "", 1)), " ")
+		flat := strings.Join(strings.Fields(strings.Replace(q.String, "IF NOT EXISTS ", "", 1)), " ")
+		return strings.NewReplacer("( ", "(", " )", ")").Replace(flat)
 	}
-	migrated := indexSQL()
-	if migrated == "" {
-		t.Fatal("no people list index after the migrations")
-	}
-	newDirectory(t, d)
-	var dropped bool
-	write(t, d, func(w *ReplicaWriter) (err error) {
-		dropped, err = w.DeferListIndex()
-		return err
-	})
-	if !dropped || indexSQL() != "" {
-		t.Fatalf("empty replica: dropped %v, index %q; want it dropped", dropped, indexSQL())
-	}
-	write(t, d, func(w *ReplicaWriter) error {
-		if err := w.ListNewUser(testUser("u1", "Ada", "Lovelace", t0), 1); err != nil {
-			return err
-		}
-		return w.EnsureListIndex()
-	})
-	if got := indexSQL(); got != migrated {
-		t.Fatalf("rebuilt index:\n%s\nwant the migration's:\n%s", got, migrated)
-	}
-	write(t, d, func(w *ReplicaWriter) (err error) {
-		dropped, err = w.DeferListIndex()
-		return err
-	})
-	if dropped || indexSQL() != migrated {
-		t.Fatalf("replica with a user: dropped %v; want the index kept", dropped)
+	for _, tc := range []struct {
+		l    LoadIndexes
+		fill func(w *ReplicaWriter) error
+	}{
+		{PeopleIndexes, func(w *ReplicaWriter) error { return w.ListNewUser(testUser("u1", "Ada", "Lovelace", t0), 1) }},
+		{MembershipIndexes, func(w *ReplicaWriter) error {
+			return w.StoreMembership(Membership{GroupID: "g1", UserID: "u1", UserSortKey: "lovelace"}, 1)
+		}},
+	} {
+		t.Run(tc.l.table, func(t *testing.T) {
+			migrated := map[string]string{}
+			for _, ix := range tc.l.indexes {
+				if migrated[ix.name] = indexSQL(ix.name); migrated[ix.name] == "" {
+					t.Fatalf("no index %s after the migrations", ix.name)
+				}
+			}
+			var dropped bool
+			write(t, d, func(w *ReplicaWriter) (err error) {
+				dropped, err = w.DeferIndexes(tc.l)
+				return err
+			})
+			for _, ix := range tc.l.indexes {
+				if !dropped || indexSQL(ix.name) != "" {
+					t.Fatalf("empty table: dropped %v, %s still there", dropped, ix.name)
+				}
+			}
+			write(t, d, func(w *ReplicaWriter) error {
+				if err := tc.fill(w); err != nil {
+					return err
+				}
+				return w.EnsureIndexes(tc.l)
+			})
+			for _, ix := range tc.l.indexes {
+				if got := indexSQL(ix.name); got != migrated[ix.name] {
+					t.Fatalf("rebuilt index:\n%s\nwant the migration's:\n%s", got, migrated[ix.name])
+				}
+			}
+			write(t, d, func(w *ReplicaWriter) (err error) {
+				dropped, err = w.DeferIndexes(tc.l)
+				return err
+			})
+			if dropped || indexSQL(tc.l.indexes[0].name) == "" {
+				t.Fatalf("filled table: dropped %v; want the indexes kept", dropped)
+			}
+		})
 	}
 
-	// A load that stopped with the index out: Open builds it.
+	// A load that stopped with the indexes out: Open builds them.
 	path := filepath.Join(t.TempDir(), "stopped.db")
 	d2, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d2.w.ExecContext(ctx, `DROP INDEX directory_users_list`); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"directory_users_list", "directory_memberships_user", "directory_memberships_group_sort"} {
+		if _, err := d2.w.ExecContext(ctx, `DROP INDEX `+name); err != nil {
+			t.Fatal(err)
+		}
 	}
 	d2.Close()
 	d2, err = Open(ctx, path)
@@ -466,7 +487,8 @@ func TestListIndexDeferredOnlyWhileEmpty(t *testing.T) {
 	}
 	defer d2.Close()
 	var n int
-	if err := d2.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'directory_users_list'`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("after reopening: %d indexes (%v), want 1", n, err)
+	if err := d2.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name IN
+		('directory_users_list', 'directory_memberships_user', 'directory_memberships_group_sort')`).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("after reopening: %d of the 3 indexes (%v)", n, err)
 	}
 }

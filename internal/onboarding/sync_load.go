@@ -57,7 +57,7 @@ func (s *Syncer) loadStep(ctx context.Context, st *db.SyncState) error {
 			if next.Mode != db.ModeReconcile && next.UsersDone == 0 {
 				// The first load into an empty replica builds the people
 				// list's index after its users instead of with each one.
-				if _, err := w.DeferListIndex(); err != nil {
+				if _, err := w.DeferIndexes(db.PeopleIndexes); err != nil {
 					return nil, err
 				}
 			}
@@ -82,7 +82,7 @@ func (s *Syncer) loadStep(ctx context.Context, st *db.SyncState) error {
 				if next.UsersTotal < next.UsersDone {
 					next.UsersTotal = next.UsersDone
 				}
-				if err := w.EnsureListIndex(); err != nil {
+				if err := w.EnsureIndexes(db.PeopleIndexes); err != nil {
 					return nil, err
 				}
 				g, err := w.NextMembershipGroup(next.DirectoryID, "", next.Generation)
@@ -109,6 +109,12 @@ func (s *Syncer) loadStep(ctx context.Context, st *db.SyncState) error {
 		}
 		return s.commitLoad(ctx, st, func(w *db.ReplicaWriter, next *db.SyncState) ([]db.Change, error) {
 			var changes []db.Change
+			if next.Mode != db.ModeReconcile && next.MembershipsDone == 0 {
+				// Likewise the membership indexes, built in the finish phase.
+				if _, err := w.DeferIndexes(db.MembershipIndexes); err != nil {
+					return nil, err
+				}
+			}
 			for _, u := range p.Data {
 				m := db.Membership{DirectoryID: next.DirectoryID, GroupID: next.GroupCursor, UserID: u.ID,
 					UserSortKey: db.UserSortKey(u.FirstName, u.LastName, u.Name, u.PrimaryEmail())}
@@ -143,6 +149,9 @@ func (s *Syncer) loadStep(ctx context.Context, st *db.SyncState) error {
 
 	case db.PhaseFinish:
 		return s.commitLoad(ctx, st, func(w *db.ReplicaWriter, next *db.SyncState) ([]db.Change, error) {
+			if err := w.EnsureIndexes(db.MembershipIndexes); err != nil {
+				return nil, err
+			}
 			changes, err := w.Sweep(next.DirectoryID, next.Generation)
 			if err != nil {
 				return nil, err

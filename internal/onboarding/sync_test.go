@@ -27,16 +27,17 @@ func TestSyncer_BackfillEqualsSandbox(t *testing.T) {
 	requireEqual(t, store, ts)
 
 	ctx := context.Background()
-	// The first load built the people list's index after its users
-	// (db.ReplicaWriter.DeferListIndex); it is back.
+	// The first load built the people list's and the membership indexes
+	// after their rows (db.ReplicaWriter.DeferIndexes); they are back.
 	raw, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Close()
 	var n int
-	if err := raw.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'directory_users_list'`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("people list index after the first load: %d (%v), want 1", n, err)
+	if err := raw.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN
+		('directory_users_list', 'directory_memberships_user', 'directory_memberships_group_sort')`).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("load indexes after the first load: %d of 3 (%v)", n, err)
 	}
 	st := ts.sb.State()
 	if len(st.Directories) != 3 {
