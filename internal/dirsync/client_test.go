@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -264,9 +265,9 @@ func TestClient_MalformedBodies(t *testing.T) {
 
 func TestClient_BodyCutShort(t *testing.T) {
 	// The server promises 500 bytes and hangs up after a few: a network failure.
-	calls := 0
+	var calls atomic.Int32 // each attempt is served on its own goroutine
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls++
+		calls.Add(1)
 		conn, buf, err := w.(http.Hijacker).Hijack()
 		if err != nil {
 			t.Error(err)
@@ -279,8 +280,8 @@ func TestClient_BodyCutShort(t *testing.T) {
 	c, _ := newTestClient(t, h, func(c *Config) { c.MaxAttempts = 2 })
 	_, err := c.ListDirectories(context.Background(), ListDirectoriesOptions{})
 	var e *APIError
-	if !errors.As(err, &e) || !errors.Is(err, ErrMalformed) || e.Attempts != 2 || calls != 2 {
-		t.Fatalf("err = %v, calls = %d", err, calls)
+	if !errors.As(err, &e) || !errors.Is(err, ErrMalformed) || e.Attempts != 2 || calls.Load() != 2 {
+		t.Fatalf("err = %v, calls = %d", err, calls.Load())
 	}
 	if !strings.Contains(err.Error(), "cut short") {
 		t.Errorf("Error() = %q", err.Error())
@@ -305,10 +306,9 @@ func TestClient_NetworkErrorRetried(t *testing.T) {
 func TestClient_PerAttemptTimeout(t *testing.T) {
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
-	calls := 0
+	var calls atomic.Int32 // each attempt is served on its own goroutine
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls++
-		if calls == 1 {
+		if calls.Add(1) == 1 {
 			select { // stall until the client gives up on this attempt
 			case <-r.Context().Done():
 			case <-release:
@@ -319,8 +319,8 @@ func TestClient_PerAttemptTimeout(t *testing.T) {
 	})
 	c, _ := newTestClient(t, h, func(c *Config) { c.RequestTimeout = 50 * time.Millisecond })
 	d, err := c.GetDirectory(context.Background(), "directory_1")
-	if err != nil || d.ID != "directory_1" || calls != 2 {
-		t.Fatalf("dir=%q err=%v calls=%d", d.ID, err, calls)
+	if err != nil || d.ID != "directory_1" || calls.Load() != 2 {
+		t.Fatalf("dir=%q err=%v calls=%d", d.ID, err, calls.Load())
 	}
 }
 
