@@ -537,17 +537,22 @@ func (w *ReplicaWriter) ListMembership(m Membership, gen int64) (bool, error) {
 // which a late event carrying an older copy of the user does not change (a
 // group's page finds its members by that key).
 func (w *ReplicaWriter) AddMembership(m Membership, gen int64) (string, error) {
-	if dead, err := w.tombstoned(m.UserID, m.GroupID); err != nil || dead {
-		return OutcomeStale, err
-	}
-	s, err := w.stmt(`SELECT sort_key FROM directory_users WHERE id = ?`)
+	s, err := w.stmt(`SELECT (SELECT count(*) FROM directory_users WHERE id = ?1 AND deleted_at IS NOT NULL)
+		+ (SELECT count(*) FROM directory_groups WHERE id = ?2 AND deleted_at IS NOT NULL),
+		(SELECT sort_key FROM directory_users WHERE id = ?1)`)
 	if err != nil {
 		return "", err
 	}
-	switch err := s.QueryRowContext(w.ctx, m.UserID).Scan(&m.UserSortKey); {
-	case errors.Is(err, sql.ErrNoRows): // not stored: the event's copy
-	case err != nil:
-		return "", fmt.Errorf("db: read user %s: %w", m.UserID, err)
+	var dead int
+	var key sql.NullString // NULL: the user is not stored, the event's copy stays
+	if err := s.QueryRowContext(w.ctx, m.UserID, m.GroupID).Scan(&dead, &key); err != nil {
+		return "", fmt.Errorf("db: read membership %s/%s: %w", m.GroupID, m.UserID, err)
+	}
+	if dead > 0 {
+		return OutcomeStale, nil
+	}
+	if key.Valid {
+		m.UserSortKey = key.String
 	}
 	if _, err := w.exec(addMemberSQL, m.GroupID, m.UserID, m.UserSortKey, gen); err != nil {
 		return "", fmt.Errorf("db: add membership %s/%s: %w", m.GroupID, m.UserID, err)
@@ -561,19 +566,6 @@ func (w *ReplicaWriter) RemoveMembership(m Membership) (string, error) {
 		return "", fmt.Errorf("db: remove membership %s/%s: %w", m.GroupID, m.UserID, err)
 	}
 	return OutcomeApplied, nil
-}
-
-func (w *ReplicaWriter) tombstoned(userID, groupID string) (bool, error) {
-	s, err := w.stmt(`SELECT (SELECT count(*) FROM directory_users WHERE id = ? AND deleted_at IS NOT NULL)
-		+ (SELECT count(*) FROM directory_groups WHERE id = ? AND deleted_at IS NOT NULL)`)
-	if err != nil {
-		return false, err
-	}
-	var n int
-	if err := s.QueryRowContext(w.ctx, userID, groupID).Scan(&n); err != nil {
-		return false, fmt.Errorf("db: check tombstones: %w", err)
-	}
-	return n > 0, nil
 }
 
 // Sweep ends a full listing of generation gen: users and groups the listing

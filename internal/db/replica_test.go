@@ -492,3 +492,43 @@ func TestLoadIndexesDeferredOnlyWhileEmpty(t *testing.T) {
 		t.Fatalf("after reopening: %d of the 3 indexes (%v)", n, err)
 	}
 }
+
+// A user_added event for a deleted user or group is stale and stores nothing.
+func TestAddMembership_TombstoneIsStale(t *testing.T) {
+	d := openReplicaTest(t)
+	newDirectory(t, d)
+	write(t, d, func(w *ReplicaWriter) error {
+		for _, g := range []string{"g1", "g2"} {
+			if err := w.ListGroup(DirectoryGroup{ID: g, DirectoryID: "directory_1", Name: g}, 1); err != nil {
+				return err
+			}
+		}
+		for _, u := range []string{"u1", "u2"} {
+			if err := w.ListUser(testUser(u, "Ada", u, t0), 1); err != nil {
+				return err
+			}
+		}
+		if _, err := w.DeleteUser(testUser("u2", "Ada", "u2", t0), 1); err != nil {
+			return err
+		}
+		_, err := w.DeleteGroup(DirectoryGroup{ID: "g2", DirectoryID: "directory_1", Name: "g2"}, 1)
+		return err
+	})
+	for _, m := range []Membership{{GroupID: "g1", UserID: "u2"}, {GroupID: "g2", UserID: "u1"}} {
+		var got string
+		write(t, d, func(w *ReplicaWriter) (err error) {
+			got, err = w.AddMembership(m, 1)
+			return err
+		})
+		if got != OutcomeStale {
+			t.Errorf("%s/%s: outcome %q, want stale", m.GroupID, m.UserID, got)
+		}
+	}
+	snap, err := d.Snapshot(context.Background(), "directory_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Memberships) != 0 {
+		t.Errorf("memberships = %+v, want none", snap.Memberships)
+	}
+}
