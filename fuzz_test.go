@@ -15,7 +15,7 @@ import (
 // lives in.
 type fuzzTarget struct{ dir, name string }
 
-var fuzzFunc = regexp.MustCompile(`(?m)^func (Fuzz\w+)\(f \*testing\.F\)`)
+var fuzzFunc = regexp.MustCompile(`(?m)^func (Fuzz\w+)\(\w+ \*testing\.F\)`)
 
 // fuzzTargets finds every fuzz function in the module's test files.
 func fuzzTargets(t *testing.T) []fuzzTarget {
