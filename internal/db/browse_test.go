@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -570,6 +571,21 @@ func TestLiveDirectory_WithOrganizationName(t *testing.T) {
 	for _, id := range []string{"dir_gone", "dir_nope"} {
 		if _, _, err := d.LiveDirectory(ctx, id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("%s: %v, want ErrNotFound", id, err)
+		}
+	}
+}
+
+// A page of a group's members reads the membership index and, per member,
+// the people list's index by its whole key: no table, no sort.
+func TestGroupMembersPagePlan(t *testing.T) {
+	d := openReplicaTest(t)
+	f := UserFilter{DirectoryID: "directory_1", GroupID: "g1", SelectedBy: 1}
+	for _, p := range []PageRequest{{Limit: 100}, {Limit: 100, After: &Cursor{SortKey: "m", ID: "u"}}, {Limit: 100, Before: &Cursor{SortKey: "m", ID: "u"}}} {
+		q, args := usersPageQuery(f, p, false)
+		plan := queryPlan(t, d, q, args...)
+		if strings.Contains(plan, "TEMP B-TREE") || !strings.Contains(plan, "directory_users_list (directory_id=? AND sort_key=? AND id=?") ||
+			!strings.Contains(plan, "SEARCH m USING COVERING INDEX directory_memberships_group_sort") {
+			t.Errorf("plan = %s", plan)
 		}
 	}
 }

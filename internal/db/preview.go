@@ -32,15 +32,19 @@ type SelectedPerson struct {
 	InvitationExpiry time.Time
 }
 
-// selectionCTE expands an admin's selection into distinct people: selected
-// users plus the members of selected groups, with how many ways each one was
-// selected. Two placeholders: the admin id twice.
-const selectionCTE = `WITH picked(user_id) AS (
-		SELECT item_id FROM selections WHERE admin_id = ? AND kind = 'user'
+// selectionPicks lists an admin's picks: each selected user (direct = 1)
+// and each member of a selected group (direct = 0), a person as many times
+// as they were picked. Two placeholders: the admin id twice.
+const selectionPicks = `WITH picked(user_id, direct) AS (
+		SELECT item_id, 1 FROM selections WHERE admin_id = ? AND kind = 'user'
 		UNION ALL
-		SELECT m.user_id FROM selections s JOIN directory_memberships m ON m.group_id = s.item_id
+		SELECT m.user_id, 0 FROM selections s JOIN directory_memberships m ON m.group_id = s.item_id
 		WHERE s.admin_id = ? AND s.kind = 'group'
-	),
+	)`
+
+// selectionCTE expands an admin's selection into distinct people, with how
+// many ways each one was selected. Two placeholders: the admin id twice.
+const selectionCTE = selectionPicks + `,
 	people AS (SELECT user_id, count(*) AS paths FROM picked GROUP BY user_id)`
 
 // SelectionSummary is what an admin's selection spans before it is
@@ -64,12 +68,7 @@ func SelectionSummaryTx(ctx context.Context, tx *sql.Tx, adminID int64) (Selecti
 func selectionSummary(ctx context.Context, q queryer, adminID int64) (SelectionSummary, error) {
 	// One pass over the picks: each live one counts for its organisation,
 	// each selected user (not group member) without a live row is gone.
-	rows, err := q.QueryContext(ctx, `WITH picked(user_id, direct) AS (
-			SELECT item_id, 1 FROM selections WHERE admin_id = ? AND kind = 'user'
-			UNION ALL
-			SELECT m.user_id, 0 FROM selections s JOIN directory_memberships m ON m.group_id = s.item_id
-			WHERE s.admin_id = ? AND s.kind = 'group'
-		)
+	rows, err := q.QueryContext(ctx, selectionPicks+`
 		SELECT u.organization_id, sum(p.direct) FROM picked p
 		LEFT JOIN directory_users u ON u.id = p.user_id AND u.deleted_at IS NULL
 		GROUP BY u.organization_id ORDER BY 1`, adminID, adminID)

@@ -387,21 +387,6 @@ func TestAddMembership_LateEventKeepsMemberOnGroupPage(t *testing.T) {
 	}
 }
 
-// A page of a group's members reads the membership index and, per member,
-// the people list's index by its whole key: no table, no sort.
-func TestGroupMembersPagePlan(t *testing.T) {
-	d := openReplicaTest(t)
-	f := UserFilter{DirectoryID: "directory_1", GroupID: "g1", SelectedBy: 1}
-	for _, p := range []PageRequest{{Limit: 100}, {Limit: 100, After: &Cursor{SortKey: "m", ID: "u"}}, {Limit: 100, Before: &Cursor{SortKey: "m", ID: "u"}}} {
-		q, args := usersPageQuery(f, p, false)
-		plan := queryPlan(t, d, q, args...)
-		if strings.Contains(plan, "TEMP B-TREE") || !strings.Contains(plan, "directory_users_list (directory_id=? AND sort_key=? AND id=?") ||
-			!strings.Contains(plan, "SEARCH m USING COVERING INDEX directory_memberships_group_sort") {
-			t.Errorf("plan = %s", plan)
-		}
-	}
-}
-
 // A load's indexes are left out only while their table is empty, and come
 // back with the migrations' definitions: from EnsureIndexes at the end of
 // the load's phase, or from Open if a load stopped before that.
