@@ -17,4 +17,8 @@ func peakRSS() (int64, error) { return 0, errNoProc }
 
 func cpuTime() time.Duration { return 0 }
 
+type ioCounts struct{ reads, writes, writeBytes int64 }
+
+func ioCount() ioCounts { return ioCounts{} }
+
 func loadAverage() string { return "" }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -201,13 +202,13 @@ func (b *bench) events(ctx context.Context) error {
 	app := &onboarding.Service{DB: b.store, Log: b.syncLog(), BaseURL: "http://127.0.0.1"}
 	syncer.OnEvent = app.AccountEffects()
 	syncer.OnChanges = app.ReconcileEffects()
-	cpu0 := cpuTime()
+	cpu0, io0 := cpuTime(), ioCount()
 	start := time.Now()
 	if err := syncer.SyncDirectory(ctx, b.dirID); err != nil {
 		return fmt.Errorf("bench: apply events: %w", err)
 	}
 	wall := time.Since(start)
-	cpu := cpuTime() - cpu0
+	cpu, io1 := cpuTime()-cpu0, ioCount()
 	after, err := b.store.SyncState(ctx, b.dirID)
 	if err != nil {
 		return err
@@ -218,12 +219,22 @@ func (b *bench) events(ctx context.Context) error {
 	failed := after.EventsFailed - before.EventsFailed
 	read := applied + stale + dup + failed
 	b.log.Info("bench: events applied", "read", read, "applied", applied, "stale", stale, "duplicate", dup,
-		"failed", failed, "wall_s", round3(wall.Seconds()), "cpu_s", round3(cpu.Seconds()))
+		"failed", failed, "wall_s", round3(wall.Seconds()), "cpu_s", round3(cpu.Seconds()),
+		"reads_per_event", perEvent(io1.reads-io0.reads, read), "writes_per_event", perEvent(io1.writes-io0.writes, read),
+		"kib_written_per_event", perEvent((io1.writeBytes-io0.writeBytes)/1024, read))
 	if read < int64(n) {
 		b.log.Warn("bench: fewer events read than generated", "generated", n, "read", read)
 	}
 	b.emit("events_applied_per_s", float64(read)/wall.Seconds())
 	return nil
+}
+
+// perEvent is n per event read, to two decimals (0 when none was read).
+func perEvent(n, events int64) float64 {
+	if events == 0 {
+		return 0
+	}
+	return math.Round(float64(n)/float64(events)*100) / 100
 }
 
 // invite selects people for a platform admin, then times the preview
