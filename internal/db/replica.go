@@ -357,6 +357,20 @@ const lightUserSQL = `UPDATE directory_users SET organization_id = ?, idp_id = ?
 // the stored row is newer (by source updated_at) or a tombstone: then the
 // event is stale.
 func (w *ReplicaWriter) ApplyUserEvent(u DirectoryUser, gen int64) (string, error) {
+	return w.applyUser(u, gen, false)
+}
+
+// RefreshUser brings the stored user up to date with the copy a membership
+// event carries: only a newer copy is written. An equal one is the version
+// the user's own event already stored (a re-org sends user.updated, then
+// the memberships with the same user), and rewriting it cost a row and an
+// index entry per event.
+func (w *ReplicaWriter) RefreshUser(u DirectoryUser, gen int64) error {
+	_, err := w.applyUser(u, gen, true)
+	return err
+}
+
+func (w *ReplicaWriter) applyUser(u DirectoryUser, gen int64, onlyNewer bool) (string, error) {
 	s, err := w.stmt(`SELECT directory_id, sort_key, email, source_updated_at, deleted_at IS NOT NULL FROM directory_users WHERE id = ?`)
 	if err != nil {
 		return "", err
@@ -372,7 +386,7 @@ func (w *ReplicaWriter) ApplyUserEvent(u DirectoryUser, gen int64) (string, erro
 		return OutcomeApplied, nil
 	case err != nil:
 		return "", fmt.Errorf("db: read user %s: %w", u.ID, err)
-	case dead || tsOrEmpty(u.UpdatedAt) < updated:
+	case dead || tsOrEmpty(u.UpdatedAt) < updated || onlyNewer && tsOrEmpty(u.UpdatedAt) == updated:
 		return OutcomeStale, nil
 	}
 	newKey := UserSortKey(u.FirstName, u.LastName, u.Name, u.Email)
@@ -475,6 +489,18 @@ func (w *ReplicaWriter) ListGroupDiff(g DirectoryGroup, gen int64) (*Change, err
 func (w *ReplicaWriter) ApplyGroupEvent(g DirectoryGroup, gen int64) (string, error) {
 	n, err := w.exec(listGroupSQL+` WHERE directory_groups.deleted_at IS NULL
 		AND excluded.source_updated_at >= directory_groups.source_updated_at`, g.args(gen, nil, w.now)...)
+	return groupOutcome(g, n, err)
+}
+
+// RefreshGroup is RefreshUser for the group a membership event carries.
+func (w *ReplicaWriter) RefreshGroup(g DirectoryGroup, gen int64) error {
+	n, err := w.exec(listGroupSQL+` WHERE directory_groups.deleted_at IS NULL
+		AND excluded.source_updated_at > directory_groups.source_updated_at`, g.args(gen, nil, w.now)...)
+	_, err = groupOutcome(g, n, err)
+	return err
+}
+
+func groupOutcome(g DirectoryGroup, n int64, err error) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("db: apply group %s: %w", g.ID, err)
 	}

@@ -517,3 +517,58 @@ func TestAddMembership_TombstoneIsStale(t *testing.T) {
 		t.Errorf("memberships = %+v, want none", snap.Memberships)
 	}
 }
+
+// TestRefreshUserAndGroup_OnlyNewerCopies: the copies a membership event
+// carries are written when newer than the stored rows, inserted when the
+// row is missing, and leave an equal or older version alone.
+func TestRefreshUserAndGroup_OnlyNewerCopies(t *testing.T) {
+	d := openReplicaTest(t)
+	newDirectory(t, d)
+	ctx := context.Background()
+	g := DirectoryGroup{ID: "g1", DirectoryID: "directory_1", OrganizationID: "org_1", Name: "Team", UpdatedAt: t0}
+	write(t, d, func(w *ReplicaWriter) error {
+		u := testUser("u1", "Ada", "King", t0)
+		u.LastEventID = "event_user"
+		if _, err := w.ApplyUserEvent(u, 1); err != nil {
+			return err
+		}
+		g.LastEventID = "event_group"
+		_, err := w.ApplyGroupEvent(g, 1)
+		return err
+	})
+	lastEvents := func() (string, string) {
+		t.Helper()
+		var u, gr string
+		if err := d.w.QueryRowContext(ctx, `SELECT (SELECT last_event_id FROM directory_users WHERE id = 'u1'),
+			(SELECT last_event_id FROM directory_groups WHERE id = 'g1')`).Scan(&u, &gr); err != nil {
+			t.Fatal(err)
+		}
+		return u, gr
+	}
+	refresh := func(updated time.Time, event string) {
+		t.Helper()
+		write(t, d, func(w *ReplicaWriter) error {
+			u := testUser("u1", "Ada", "King", updated)
+			u.LastEventID = event
+			if err := w.RefreshUser(u, 1); err != nil {
+				return err
+			}
+			g := g
+			g.UpdatedAt, g.LastEventID = updated, event
+			return w.RefreshGroup(g, 1)
+		})
+	}
+	refresh(t0, "event_equal")
+	refresh(t0.Add(-time.Hour), "event_older")
+	if u, gr := lastEvents(); u != "event_user" || gr != "event_group" {
+		t.Errorf("equal or older copies were written: user %s, group %s", u, gr)
+	}
+	refresh(t0.Add(time.Hour), "event_newer")
+	if u, gr := lastEvents(); u != "event_newer" || gr != "event_newer" {
+		t.Errorf("newer copies were not written: user %s, group %s", u, gr)
+	}
+	write(t, d, func(w *ReplicaWriter) error { return w.RefreshUser(testUser("u2", "Bob", "New", t0), 1) })
+	if _, err := d.LiveUser(ctx, "u2"); err != nil {
+		t.Errorf("a user first seen in a membership event was not stored: %v", err)
+	}
+}

@@ -196,11 +196,11 @@ func (s *Syncer) applyDecoded(ctx context.Context, w *db.ReplicaWriter, st *db.S
 			return w.RemoveMembership(m)
 		}
 		// The event carries both objects: bring them up to date first
-		// (guarded, so an older copy changes nothing).
-		if _, err := w.ApplyUserEvent(u, gen); err != nil {
+		// (only a newer copy changes anything).
+		if err := w.RefreshUser(u, gen); err != nil {
 			return "", err
 		}
-		if _, err := w.ApplyGroupEvent(g, gen); err != nil {
+		if err := w.RefreshGroup(g, gen); err != nil {
 			return "", err
 		}
 		return w.AddMembership(m, gen)
