@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"database/sql"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -56,7 +55,7 @@ func newMAApp(t *testing.T, demo bool) *maApp {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if err := d.Tx(ctx, func(tx *sql.Tx) error {
+	if err := d.Tx(ctx, func(tx db.Tx) error {
 		for id, name := range map[string]string{maOrgA: "Alpha Ltd", maOrgB: "Bravo GmbH"} {
 			if err := db.UpsertOrganization(ctx, tx, db.Organization{ID: id, Name: name}, now); err != nil {
 				return err
@@ -131,7 +130,7 @@ func (a *maApp) getRaw(c *http.Client, path string) (*http.Response, string) {
 func (a *maApp) audit(entries ...db.AuditEntry) {
 	a.t.Helper()
 	ctx := context.Background()
-	if err := a.db.Tx(ctx, func(tx *sql.Tx) error {
+	if err := a.db.Tx(ctx, func(tx db.Tx) error {
 		for _, e := range entries {
 			if err := db.InsertAudit(ctx, tx, e); err != nil {
 				return err

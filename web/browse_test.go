@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -79,7 +78,7 @@ func newBrowseApp(t *testing.T, seed bool) *browseApp {
 func browseSeed(t *testing.T, d *db.DB) {
 	t.Helper()
 	ctx := context.Background()
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx db.Tx) error {
 		w := d.Replica(ctx, tx)
 		if err := db.UpsertOrganization(ctx, tx, db.Organization{ID: "org_a", Name: "Acme Ltd"}, time.Now()); err != nil {
 			return err

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -56,7 +55,7 @@ func newInviteApp(t *testing.T) *inviteApp {
 	onboarding.InviteeBcryptCost = bcrypt.MinCost
 	auth := onboarding.NewAuth(d)
 	auth.BcryptCost = bcrypt.MinCost
-	err = d.Tx(ctx, func(tx *sql.Tx) error {
+	err = d.Tx(ctx, func(tx db.Tx) error {
 		for _, o := range []db.Organization{{ID: "org_a", Name: "Acme", AllowedDomains: []string{"acme.test"}}, {ID: "org_b", Name: "Globex"}} {
 			if err := db.UpsertOrganization(ctx, tx, o, a.now); err != nil {
 				return err
@@ -171,10 +170,10 @@ func (a *inviteApp) selectFor(email string, items ...string) {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	err = a.d.Tx(a.ctx, func(tx *sql.Tx) error {
+	err = a.d.Tx(a.ctx, func(tx db.Tx) error {
 		for _, it := range items {
 			kind, id, _ := strings.Cut(it, ":")
-			if _, err := tx.Exec(`INSERT OR IGNORE INTO selections (admin_id, kind, item_id, directory_id, added_at) VALUES (?, ?, ?, 'dir_a', '')`,
+			if _, err := tx.ExecContext(context.Background(), `INSERT OR IGNORE INTO selections (admin_id, kind, item_id, directory_id, added_at) VALUES (?, ?, ?, 'dir_a', '')`,
 				adm.ID, kind, id); err != nil {
 				return err
 			}
@@ -209,7 +208,7 @@ func (a *inviteApp) token(addr string) string {
 func (a *inviteApp) count(q string, args ...any) int {
 	a.t.Helper()
 	var n int
-	if err := a.d.Tx(a.ctx, func(tx *sql.Tx) error { return tx.QueryRow(q, args...).Scan(&n) }); err != nil {
+	if err := a.d.Tx(a.ctx, func(tx db.Tx) error { return tx.QueryRowContext(context.Background(), q, args...).Scan(&n) }); err != nil {
 		a.t.Fatal(err)
 	}
 	return n
@@ -472,8 +471,8 @@ func TestInviteRoutes_Tenancy404(t *testing.T) {
 	admin := a.signIn("a@acme.test")
 	result := a.invite(admin, nil)
 	var accountID, invitationID string
-	a.d.Tx(a.ctx, func(tx *sql.Tx) error {
-		return tx.QueryRow(`SELECT CAST(a.id AS TEXT), CAST(i.id AS TEXT) FROM accounts a JOIN invitations i ON i.account_id = a.id`).Scan(&accountID, &invitationID)
+	a.d.Tx(a.ctx, func(tx db.Tx) error {
+		return tx.QueryRowContext(context.Background(), `SELECT CAST(a.id AS TEXT), CAST(i.id AS TEXT) FROM accounts a JOIN invitations i ON i.account_id = a.id`).Scan(&accountID, &invitationID)
 	})
 	other := a.signIn("b@globex.test")
 	for _, path := range []string{"/accounts/" + accountID, result, "/settings?org=org_a", "/accounts/999999", "/accounts/abc", "/selection/invite/abc"} {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -22,7 +21,7 @@ const maLink = "http://example.test/invite/tok_0123456789abcdef0123456789abcdef"
 func (a *maApp) sendMail(ms ...db.OutboxEmail) {
 	a.t.Helper()
 	ctx := context.Background()
-	if err := a.db.Tx(ctx, func(tx *sql.Tx) error {
+	if err := a.db.Tx(ctx, func(tx db.Tx) error {
 		for _, m := range ms {
 			if err := db.EnqueueEmail(ctx, tx, m); err != nil {
 				return err

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"database/sql"
 	"io"
 	"log/slog"
 	"net/http"
@@ -131,7 +130,7 @@ func (a *policyApp) sandbox(method, path string) {
 func (a *policyApp) accountState(userID string) (int64, string) {
 	a.t.Helper()
 	var acct db.Account
-	if err := a.d.Tx(a.ctx, func(tx *sql.Tx) error {
+	if err := a.d.Tx(a.ctx, func(tx db.Tx) error {
 		var err error
 		acct, err = db.AccountByDirectoryUserTx(a.ctx, tx, userID)
 		return err
@@ -192,7 +191,7 @@ func (a *policyApp) signIn(email, pw string) *http.Client {
 func (a *policyApp) count(table string) int {
 	a.t.Helper()
 	var n int
-	if err := a.d.Tx(a.ctx, func(tx *sql.Tx) error {
+	if err := a.d.Tx(a.ctx, func(tx db.Tx) error {
 		return tx.QueryRowContext(a.ctx, `SELECT count(*) FROM `+table).Scan(&n)
 	}); err != nil {
 		a.t.Fatal(err)
@@ -422,7 +421,7 @@ func TestReviewQueue_ApproveDismissAndScope(t *testing.T) {
 	}
 
 	// An admin of another organisation neither sees nor decides the items.
-	if err := a.d.Tx(a.ctx, func(tx *sql.Tx) error {
+	if err := a.d.Tx(a.ctx, func(tx db.Tx) error {
 		return db.UpsertOrganization(a.ctx, tx, db.Organization{ID: "org_other", Name: "Other"}, time.Now())
 	}); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"io"
 	"log/slog"
 	"net/http"
@@ -139,7 +138,7 @@ func TestSyncPage_ProgressWhileImporting(t *testing.T) {
 	ctx := context.Background()
 	store := a.srv.App.DB
 	// Put the directory back mid-import, as a restart would find it.
-	err := store.Tx(ctx, func(tx *sql.Tx) error {
+	err := store.Tx(ctx, func(tx db.Tx) error {
 		w := store.Replica(ctx, tx)
 		st, err := w.SyncState(dir)
 		if err != nil {
@@ -211,7 +210,7 @@ func TestSyncPages_OtherOrganisationSeesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.db.Tx(ctx, func(tx *sql.Tx) error {
+	if err := a.db.Tx(ctx, func(tx db.Tx) error {
 		return db.UpsertOrganization(ctx, tx, db.Organization{ID: "org_other", Name: "Other"}, time.Now())
 	}); err != nil {
 		t.Fatal(err)

@@ -128,7 +128,7 @@ func (e *tenEnv) syncAll() {
 func (e *tenEnv) query(q string, args ...any) [][]string {
 	e.t.Helper()
 	var out [][]string
-	err := e.d.Tx(e.ctx, func(tx *sql.Tx) error {
+	err := e.d.Tx(e.ctx, func(tx db.Tx) error {
 		rows, err := tx.QueryContext(e.ctx, q, args...)
 		if err != nil {
 			return err

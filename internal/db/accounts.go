@@ -62,7 +62,7 @@ func (d *DB) AccountByID(ctx context.Context, id int64) (Account, error) {
 }
 
 // AccountByIDTx finds an account inside a write transaction.
-func AccountByIDTx(ctx context.Context, tx *sql.Tx, id int64) (Account, error) {
+func AccountByIDTx(ctx context.Context, tx Tx, id int64) (Account, error) {
 	return scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountCols+accountFrom+` WHERE a.id = ?`, id))
 }
 
@@ -210,7 +210,7 @@ type HistoryEntry struct {
 
 // InsertHistoryTx records a change of an account inside the caller's
 // transaction.
-func InsertHistoryTx(ctx context.Context, tx *sql.Tx, h HistoryEntry) error {
+func InsertHistoryTx(ctx context.Context, tx Tx, h HistoryEntry) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO account_history (account_id, at, field, old_value, new_value, event_id, source, actor)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, h.AccountID, ts(h.At), h.Field, h.OldValue, h.NewValue, h.EventID, h.Source, h.Actor)
 	if err != nil {

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,7 +23,7 @@ func openAccountsDB(t *testing.T) (*DB, context.Context) {
 
 func TestSourceExpr(t *testing.T) {
 	d, ctx := openAccountsDB(t)
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		return d.Replica(ctx, tx).ListUser(DirectoryUser{ID: "u1", DirectoryID: "d", OrganizationID: "o", Email: "a@x.test",
 			FirstName: "Ada", JobTitle: "Old title",
 			CustomAttributes: json.RawMessage(`{"job_title":"","dept":{"name":"R&D"},"n":42,"with space":"yes","arr":["a"]}`)}, 1)
@@ -64,7 +63,7 @@ func TestSourceExpr(t *testing.T) {
 
 func createAccounts(t *testing.T, d *DB, ctx context.Context, org string, n int, now time.Time) {
 	t.Helper()
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		b, err := InsertBatchTx(ctx, tx, InviteBatch{Key: fmt.Sprintf("k-%s-%d", org, n), AdminID: 1, CreatedAt: now})
 		if err != nil {
 			return err
@@ -141,7 +140,7 @@ func TestAccounts_ListPagingStreamCounts(t *testing.T) {
 	}
 	// One account per directory user and per email: a second insert fails
 	// as a whole.
-	err = d.Tx(ctx, func(tx *sql.Tx) error {
+	err = d.Tx(ctx, func(tx Tx) error {
 		_, err := CreateInvitesTx(ctx, tx, 1, "x", []NewInvite{{DirectoryUserID: "new", OrganizationID: "oa", Email: "p1@oa.test", TokenHash: "zz"}}, now, now)
 		return err
 	})
@@ -158,20 +157,20 @@ func TestInvitation_RenewRevokeAccept(t *testing.T) {
 	if err != nil || inv.Status != InvitationPending || inv.Email != "p0@oa.test" {
 		t.Fatalf("%+v %v", inv, err)
 	}
-	tx := func(fn func(*sql.Tx) (bool, error)) bool {
+	tx := func(fn func(Tx) (bool, error)) bool {
 		var ok bool
-		if err := d.Tx(ctx, func(tx *sql.Tx) (err error) { ok, err = fn(tx); return err }); err != nil {
+		if err := d.Tx(ctx, func(tx Tx) (err error) { ok, err = fn(tx); return err }); err != nil {
 			t.Fatal(err)
 		}
 		return ok
 	}
-	if !tx(func(t *sql.Tx) (bool, error) { return RevokeInvitationTx(ctx, t, inv.ID, now) }) {
+	if !tx(func(t Tx) (bool, error) { return RevokeInvitationTx(ctx, t, inv.ID, now) }) {
 		t.Error("revoke did nothing")
 	}
-	if tx(func(t *sql.Tx) (bool, error) { return AcceptInvitationTx(ctx, t, inv.ID, inv.AccountID, "h", now) }) {
+	if tx(func(t Tx) (bool, error) { return AcceptInvitationTx(ctx, t, inv.ID, inv.AccountID, "h", now) }) {
 		t.Error("a revoked invitation was accepted")
 	}
-	if !tx(func(t *sql.Tx) (bool, error) {
+	if !tx(func(t Tx) (bool, error) {
 		return RenewInvitationTx(ctx, t, inv.ID, "new-hash", now, now.Add(time.Hour))
 	}) {
 		t.Error("renew did nothing")
@@ -179,18 +178,18 @@ func TestInvitation_RenewRevokeAccept(t *testing.T) {
 	if _, err := d.InvitationByTokenHash(ctx, "h-oa-0", now); !errors.Is(err, ErrNotFound) {
 		t.Errorf("old hash still opens: %v", err)
 	}
-	if tx(func(t *sql.Tx) (bool, error) {
+	if tx(func(t Tx) (bool, error) {
 		return AcceptInvitationTx(ctx, t, inv.ID, inv.AccountID, "h", now.Add(2*time.Hour))
 	}) {
 		t.Error("an expired invitation was accepted")
 	}
-	if !tx(func(t *sql.Tx) (bool, error) { return AcceptInvitationTx(ctx, t, inv.ID, inv.AccountID, "h", now) }) {
+	if !tx(func(t Tx) (bool, error) { return AcceptInvitationTx(ctx, t, inv.ID, inv.AccountID, "h", now) }) {
 		t.Error("accept did nothing")
 	}
-	if tx(func(t *sql.Tx) (bool, error) { return AcceptInvitationTx(ctx, t, inv.ID, inv.AccountID, "h", now) }) {
+	if tx(func(t Tx) (bool, error) { return AcceptInvitationTx(ctx, t, inv.ID, inv.AccountID, "h", now) }) {
 		t.Error("accepted twice")
 	}
-	if tx(func(t *sql.Tx) (bool, error) { return RenewInvitationTx(ctx, t, inv.ID, "x", now, now) }) {
+	if tx(func(t Tx) (bool, error) { return RenewInvitationTx(ctx, t, inv.ID, "x", now, now) }) {
 		t.Error("an accepted invitation was renewed")
 	}
 	a, _ := d.AccountByID(ctx, inv.AccountID)

@@ -71,7 +71,7 @@ func (d *DB) ListAdmins(ctx context.Context, organizationID string, allOrgs bool
 func (d *DB) UpsertAdmin(ctx context.Context, email, passwordHash, organizationID string, audit AuditEntry) (Admin, bool, error) {
 	now := ts(d.now())
 	var created bool
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = ?, session_version = session_version + 1, updated_at = ?
 			WHERE email = ?`, passwordHash, now, email)
 		if err != nil {
@@ -100,7 +100,7 @@ func (d *DB) UpsertAdmin(ctx context.Context, email, passwordHash, organizationI
 // SetAdminPassword stores a new hash and bumps the session version so every
 // existing session of that admin ends.
 func (d *DB) SetAdminPassword(ctx context.Context, id int64, passwordHash string, audit AuditEntry) error {
-	return d.Tx(ctx, func(tx *sql.Tx) error {
+	return d.Tx(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = ?, session_version = session_version + 1, updated_at = ? WHERE id = ?`,
 			passwordHash, ts(d.now()), id)
 		if err != nil {
@@ -135,7 +135,7 @@ type SetupLink struct {
 
 // CreateSetupLink stores a link by the hash of its token.
 func (d *DB) CreateSetupLink(ctx context.Context, l SetupLink, audit AuditEntry) error {
-	return d.Tx(ctx, func(tx *sql.Tx) error {
+	return d.Tx(ctx, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO admin_setup_links(token_hash, email, organization_id, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?)`, l.TokenHash, l.Email, nullString(l.OrganizationID), ts(d.now()), ts(l.ExpiresAt))
 		if err != nil {
@@ -173,7 +173,7 @@ var ErrLinkUsed = errors.New("db: link already used")
 // second use (a double submit) creates nothing and returns ErrLinkUsed.
 func (d *DB) UseSetupLink(ctx context.Context, hash, email, passwordHash string, audit AuditEntry) (Admin, error) {
 	var l SetupLink
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		now := ts(d.now())
 		res, err := tx.ExecContext(ctx, `UPDATE admin_setup_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL`, now, hash)
 		if err != nil {

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -21,7 +20,7 @@ type AuditEntry struct {
 
 // InsertAudit writes an audit entry inside the caller's transaction, so the
 // entry exists exactly when the change it describes does.
-func InsertAudit(ctx context.Context, tx *sql.Tx, e AuditEntry) error {
+func InsertAudit(ctx context.Context, tx Tx, e AuditEntry) error {
 	at := e.At
 	if at.IsZero() {
 		at = time.Now()
@@ -39,7 +38,7 @@ func (d *DB) Audit(ctx context.Context, e AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = d.now()
 	}
-	return d.Tx(ctx, func(tx *sql.Tx) error { return InsertAudit(ctx, tx, e) })
+	return d.Tx(ctx, func(tx Tx) error { return InsertAudit(ctx, tx, e) })
 }
 
 func nullString(s string) any {

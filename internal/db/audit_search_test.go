@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -15,7 +14,7 @@ func seedAuditSearch(tb testing.TB, d *DB, n int, t0 time.Time) {
 	ctx := context.Background()
 	orgs := []string{"org_a", "org_b", "org_c"}
 	actions := []string{"sync.user_updated", "invite.created", "admin.sign_in"}
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		for i := range n {
 			if err := InsertAudit(ctx, tx, AuditEntry{At: t0.Add(time.Duration(i) * time.Second), Actor: []string{"sync", "Ada@Example.test"}[i%2],
 				OrganizationID: orgs[i%3], Action: actions[i%7%3], Target: fmt.Sprintf("user_%d", i), Detail: "50% done_ok"}); err != nil {

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"testing"
 )
@@ -14,7 +13,7 @@ func benchDB(b *testing.B) *DB {
 	b.Helper()
 	d := btOpen(b)
 	ctx := context.Background()
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		stmts := []string{
 			`INSERT INTO directories (id, organization_id, name, state, synced_at) VALUES ('dir_big', 'org', 'Big', 'linked', '')`,
 			`INSERT INTO sync_state (directory_id, phase, search_indexed, updated_at) VALUES ('dir_big', 'live', 0, '')`,

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"reflect"
 	"testing"
@@ -148,7 +147,7 @@ func TestCountUsers_KnownMatches(t *testing.T) {
 	}
 	// Every tenth person leaves after the index is built.
 	leave := func(dir string, n int) {
-		err := d.Tx(ctx, func(tx *sql.Tx) error {
+		err := d.Tx(ctx, func(tx Tx) error {
 			w := d.Replica(ctx, tx)
 			for i := 0; i < n; i += 10 {
 				if _, err := w.DeleteUser(DirectoryUser{ID: fmt.Sprintf("%s_%04d", dir, i), DirectoryID: dir}, 1); err != nil {

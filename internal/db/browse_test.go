@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -34,7 +33,7 @@ func btOpen(t testing.TB) *DB {
 func btSeed(t testing.TB, d *DB, dir btDir) {
 	t.Helper()
 	ctx := context.Background()
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		w := d.Replica(ctx, tx)
 		if err := w.UpsertDirectory(Directory{ID: dir.ID, OrganizationID: dir.Org, Name: "Dir " + dir.ID, State: "linked", Type: "okta scim v2.0"}); err != nil {
 			return err
@@ -168,7 +167,7 @@ func TestBrowseUsers_KeysetForwardAndBack(t *testing.T) {
 	}
 	// A cursor whose row was deleted still pages from its place.
 	gone := forward[1].Rows[9].Cursor()
-	if err := d.Tx(ctx, func(tx *sql.Tx) error {
+	if err := d.Tx(ctx, func(tx Tx) error {
 		_, err := d.Replica(ctx, tx).DeleteUser(DirectoryUser{ID: gone.ID, DirectoryID: "dir_a"}, 1)
 		return err
 	}); err != nil {
@@ -488,7 +487,7 @@ func TestSelection(t *testing.T) {
 		t.Errorf("clear = %d, %v", n, err)
 	}
 	// A person the directory deletes stops counting.
-	if err := d.Tx(ctx, func(tx *sql.Tx) error {
+	if err := d.Tx(ctx, func(tx Tx) error {
 		_, err := d.Replica(ctx, tx).DeleteUser(DirectoryUser{ID: "s_user_005", DirectoryID: "dir_s"}, 1)
 		return err
 	}); err != nil {
@@ -509,7 +508,7 @@ func TestBrowseUsers_AccountsAndSelectionMarks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = d.Tx(ctx, func(tx *sql.Tx) error {
+	err = d.Tx(ctx, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, organization_id, directory_user_id, email, state, created_at, updated_at)
 			VALUES (41, 'org_a', 'a_user_002', 'p002@a.example', 'active', '', '')`)
 		return err
@@ -548,7 +547,7 @@ func TestLiveDirectory_WithOrganizationName(t *testing.T) {
 	btSeed(t, d, btDir{ID: "dir_a", Org: "org_a"})
 	btSeed(t, d, btDir{ID: "dir_none"})
 	btSeed(t, d, btDir{ID: "dir_gone", Org: "org_a"})
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		if err := UpsertOrganization(ctx, tx, Organization{ID: "org_a", Name: "Acme Corp"}, time.Now()); err != nil {
 			return err
 		}

@@ -30,7 +30,7 @@ type InviteBatch struct {
 
 // BatchByKeyTx finds a batch by idempotency key inside the invite
 // transaction (ErrNotFound when there is none).
-func BatchByKeyTx(ctx context.Context, tx *sql.Tx, key string) (InviteBatch, error) {
+func BatchByKeyTx(ctx context.Context, tx Tx, key string) (InviteBatch, error) {
 	return scanBatch(tx.QueryRowContext(ctx, `SELECT id, idempotency_key, admin_id, organization_id, created_at, counts
 		FROM invite_batches WHERE idempotency_key = ?`, key))
 }
@@ -57,7 +57,7 @@ func scanBatch(row *sql.Row) (InviteBatch, error) {
 
 // InsertBatchTx records a batch (its counts are set at the end of the
 // transaction with SetBatchCountsTx) and returns its id.
-func InsertBatchTx(ctx context.Context, tx *sql.Tx, b InviteBatch) (int64, error) {
+func InsertBatchTx(ctx context.Context, tx Tx, b InviteBatch) (int64, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO invite_batches (idempotency_key, admin_id, organization_id, created_at, counts)
 		VALUES (?, ?, ?, ?, '{}')`, b.Key, b.AdminID, b.OrganizationID, ts(b.CreatedAt))
 	if err != nil {
@@ -67,7 +67,7 @@ func InsertBatchTx(ctx context.Context, tx *sql.Tx, b InviteBatch) (int64, error
 }
 
 // SetBatchCountsTx stores a batch's result.
-func SetBatchCountsTx(ctx context.Context, tx *sql.Tx, id int64, counts string) error {
+func SetBatchCountsTx(ctx context.Context, tx Tx, id int64, counts string) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE invite_batches SET counts = ? WHERE id = ?`, counts, id); err != nil {
 		return fmt.Errorf("db: set batch counts: %w", err)
 	}
@@ -98,7 +98,7 @@ type NewInvite struct {
 // up to insertChunk rows through one prepared statement (RETURNING the new
 // ids), so nothing just written is read back. It returns directory user id
 // → invitation id.
-func CreateInvitesTx(ctx context.Context, tx *sql.Tx, batchID int64, invitedBy string, people []NewInvite, now, expires time.Time) (map[string]int64, error) {
+func CreateInvitesTx(ctx context.Context, tx Tx, batchID int64, invitedBy string, people []NewInvite, now, expires time.Time) (map[string]int64, error) {
 	if len(people) == 0 {
 		return map[string]int64{}, nil
 	}
@@ -175,7 +175,7 @@ const insertChunk = 500
 // placeholders) repeated up to insertChunk times, then tail (a RETURNING
 // clause, or ""). The full-size statement is prepared once. args appends
 // row i's arguments; scan, when not nil, reads each RETURNING row.
-func insertRows(ctx context.Context, tx *sql.Tx, head, row, tail string, n int, args func(i int, a []any) []any, scan func(*sql.Rows) error) error {
+func insertRows(ctx context.Context, tx Tx, head, row, tail string, n int, args func(i int, a []any) []any, scan func(*sql.Rows) error) error {
 	build := func(rows int) string {
 		var b strings.Builder
 		b.Grow(len(head) + rows*(len(row)+2) + len(tail))
@@ -425,7 +425,7 @@ func andWhere(w, cond string) string {
 // RenewInvitationTx gives an invitation a new token and expiry (a resend):
 // the old token stops working at once. Accepted invitations are left
 // alone; it reports whether the row changed.
-func RenewInvitationTx(ctx context.Context, tx *sql.Tx, id int64, hash string, now, expires time.Time) (bool, error) {
+func RenewInvitationTx(ctx context.Context, tx Tx, id int64, hash string, now, expires time.Time) (bool, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE invitations SET token_hash = ?, status = 'pending', expires_at = ?, resent_at = ?,
 		resend_count = resend_count + 1, revoked_at = NULL WHERE id = ? AND status <> 'accepted'`, hash, ts(expires), ts(now), id)
 	if err != nil {
@@ -437,7 +437,7 @@ func RenewInvitationTx(ctx context.Context, tx *sql.Tx, id int64, hash string, n
 
 // RevokeInvitationTx revokes a pending invitation; it reports whether the
 // row changed.
-func RevokeInvitationTx(ctx context.Context, tx *sql.Tx, id int64, now time.Time) (bool, error) {
+func RevokeInvitationTx(ctx context.Context, tx Tx, id int64, now time.Time) (bool, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE invitations SET status = 'revoked', revoked_at = ? WHERE id = ? AND status = 'pending'`, ts(now), id)
 	if err != nil {
 		return false, fmt.Errorf("db: revoke invitation: %w", err)
@@ -449,7 +449,7 @@ func RevokeInvitationTx(ctx context.Context, tx *sql.Tx, id int64, now time.Time
 // AcceptInvitationTx marks a pending, unexpired invitation accepted and
 // activates its account with the password hash. It reports false, changing
 // nothing, when the invitation is no longer acceptable (a double submit).
-func AcceptInvitationTx(ctx context.Context, tx *sql.Tx, id, accountID int64, passwordHash string, now time.Time) (bool, error) {
+func AcceptInvitationTx(ctx context.Context, tx Tx, id, accountID int64, passwordHash string, now time.Time) (bool, error) {
 	at := ts(now)
 	res, err := tx.ExecContext(ctx, `UPDATE invitations SET status = 'accepted', accepted_at = ?
 		WHERE id = ? AND account_id = ? AND status = 'pending' AND expires_at > ?`, at, id, accountID, at)
@@ -477,7 +477,7 @@ func (d *DB) InvitationStatusCounts(ctx context.Context, now time.Time) (map[str
 // multi-row INSERTs through one prepared statement, which is what keeps a
 // 10,000-person invite inside its time budget. Rows are exactly what
 // EnqueueEmail writes (pending, due at once).
-func EnqueueEmailsTx(ctx context.Context, tx *sql.Tx, mails []OutboxEmail, now time.Time) error {
+func EnqueueEmailsTx(ctx context.Context, tx Tx, mails []OutboxEmail, now time.Time) error {
 	if len(mails) == 0 {
 		return nil
 	}

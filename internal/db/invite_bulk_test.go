@@ -1,7 +1,6 @@
 package db
 
 import (
-	"database/sql"
 	"fmt"
 	"testing"
 	"time"
@@ -16,7 +15,7 @@ func TestCreateInvitesTx_ChunksAndBatches(t *testing.T) {
 	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 	sizes := map[string]int{"oa": insertChunk + 3, "ob": 2}
 	got := map[string]int64{}
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		b, err := InsertBatchTx(ctx, tx, InviteBatch{Key: "bulk-key", AdminID: 1, CreatedAt: now})
 		if err != nil {
 			return err
@@ -84,7 +83,7 @@ func TestEnqueueEmailsTx_Chunks(t *testing.T) {
 			Kind: "invitation", Ref: fmt.Sprint(i), OrganizationID: "oa"}
 	}
 	mails[n-1].OrganizationID = ""
-	if err := d.Tx(ctx, func(tx *sql.Tx) error { return EnqueueEmailsTx(ctx, tx, mails, now) }); err != nil {
+	if err := d.Tx(ctx, func(tx Tx) error { return EnqueueEmailsTx(ctx, tx, mails, now) }); err != nil {
 		t.Fatal(err)
 	}
 	list, err := d.ListEmails(ctx, EmailFilter{AllOrgs: true, Limit: n + 10})
@@ -101,7 +100,7 @@ func TestEnqueueEmailsTx_Chunks(t *testing.T) {
 		t.Errorf("last email: %+v %v", e, err)
 	}
 	bad := []OutboxEmail{{To: "a@oa.test"}, {To: " "}}
-	err = d.Tx(ctx, func(tx *sql.Tx) error { return EnqueueEmailsTx(ctx, tx, bad, now) })
+	err = d.Tx(ctx, func(tx Tx) error { return EnqueueEmailsTx(ctx, tx, bad, now) })
 	if err == nil {
 		t.Error("an email without recipient was accepted")
 	}

@@ -129,7 +129,7 @@ func attributeMappings(ctx context.Context, q queryer, orgID string) (map[string
 }
 
 // AttributeMappingsTx is AttributeMappings inside a write transaction.
-func AttributeMappingsTx(ctx context.Context, tx *sql.Tx, orgID string) (map[string]string, error) {
+func AttributeMappingsTx(ctx context.Context, tx Tx, orgID string) (map[string]string, error) {
 	return attributeMappings(ctx, tx, orgID)
 }
 
@@ -239,7 +239,7 @@ func (d *DB) OrgSettingsFor(ctx context.Context, orgID string) (OrgSettings, err
 }
 
 // OrgSettingsTx is OrgSettingsFor inside a write transaction.
-func OrgSettingsTx(ctx context.Context, tx *sql.Tx, orgID string) (OrgSettings, error) {
+func OrgSettingsTx(ctx context.Context, tx Tx, orgID string) (OrgSettings, error) {
 	return orgSettings(ctx, tx, orgID)
 }
 
@@ -257,7 +257,7 @@ func orgSettings(ctx context.Context, q queryer, orgID string) (OrgSettings, err
 // and defaults in one transaction, with its audit entry.
 func (d *DB) SaveSettings(ctx context.Context, s OrgSettings, attrs map[string]string, roles []RoleMapping, audit AuditEntry) error {
 	now := ts(d.now())
-	return d.Tx(ctx, func(tx *sql.Tx) error {
+	return d.Tx(ctx, func(tx Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO org_settings (organization_id, default_role, invite_ttl_days, updated_at)
 			VALUES (?, ?, ?, ?) ON CONFLICT(organization_id) DO UPDATE SET default_role = excluded.default_role,
 			invite_ttl_days = excluded.invite_ttl_days, updated_at = excluded.updated_at`,

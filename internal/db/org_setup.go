@@ -20,7 +20,7 @@ type OrgSetupLink struct {
 // SaveOrgSetupLink stores the organisation's link, replacing an older one,
 // with its audit entry.
 func (d *DB) SaveOrgSetupLink(ctx context.Context, l OrgSetupLink, audit AuditEntry) error {
-	return d.Tx(ctx, func(tx *sql.Tx) error {
+	return d.Tx(ctx, func(tx Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO org_setup_links(organization_id, link, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT(organization_id) DO UPDATE SET link = excluded.link, created_by = excluded.created_by,
 			created_at = excluded.created_at, expires_at = excluded.expires_at`,
@@ -127,7 +127,7 @@ func (d *DB) OrgDirectories(ctx context.Context, orgID string) ([]OrgDirectory, 
 
 // SaveOrganization stores an organisation with its audit entry.
 func (d *DB) SaveOrganization(ctx context.Context, o Organization, audit AuditEntry) error {
-	return d.Tx(ctx, func(tx *sql.Tx) error {
+	return d.Tx(ctx, func(tx Tx) error {
 		if err := UpsertOrganization(ctx, tx, o, d.now()); err != nil {
 			return err
 		}

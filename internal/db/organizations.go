@@ -36,7 +36,7 @@ func (d *DB) OrganizationByID(ctx context.Context, id string) (Organization, err
 }
 
 // UpsertOrganization stores an organisation's name and allowed domains.
-func UpsertOrganization(ctx context.Context, tx *sql.Tx, o Organization, now time.Time) error {
+func UpsertOrganization(ctx context.Context, tx Tx, o Organization, now time.Time) error {
 	domains, _ := json.Marshal(nonNil(o.AllowedDomains))
 	_, err := tx.ExecContext(ctx, `INSERT INTO organizations(id, name, allowed_domains, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET name = excluded.name, allowed_domains = excluded.allowed_domains, updated_at = excluded.updated_at`,

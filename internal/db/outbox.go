@@ -40,7 +40,7 @@ type OutboxEmail struct {
 // so the email exists exactly when the change that causes it does (an
 // invitation rolled back sends nothing). Zero CreatedAt means now; zero
 // NextAttemptAt means as soon as possible.
-func EnqueueEmail(ctx context.Context, tx *sql.Tx, m OutboxEmail) error {
+func EnqueueEmail(ctx context.Context, tx Tx, m OutboxEmail) error {
 	if strings.TrimSpace(m.To) == "" {
 		return fmt.Errorf("db: enqueue email: no recipient")
 	}
@@ -71,7 +71,7 @@ func (d *DB) ClaimDueEmails(ctx context.Context, now time.Time, limit int) ([]Ou
 		limit = 10
 	}
 	var out []OutboxEmail
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox
 			WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, ts(now), limit)
 		if err != nil {

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -21,7 +20,7 @@ func openOutboxTest(t *testing.T) *DB {
 
 func enqueue(t *testing.T, d *DB, m OutboxEmail) {
 	t.Helper()
-	if err := d.Tx(context.Background(), func(tx *sql.Tx) error { return EnqueueEmail(context.Background(), tx, m) }); err != nil {
+	if err := d.Tx(context.Background(), func(tx Tx) error { return EnqueueEmail(context.Background(), tx, m) }); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -34,13 +33,13 @@ func TestOutboxClaimMarkAndList(t *testing.T) {
 	enqueue(t, d, OutboxEmail{To: "b@example.com", Subject: "Hi B", Kind: "invitation", OrganizationID: "org_2", CreatedAt: t0, NextAttemptAt: t0.Add(time.Hour)})
 
 	// Rolled-back enqueue leaves nothing behind.
-	_ = d.Tx(ctx, func(tx *sql.Tx) error {
+	_ = d.Tx(ctx, func(tx Tx) error {
 		if err := EnqueueEmail(ctx, tx, OutboxEmail{To: "c@example.com", Subject: "never"}); err != nil {
 			t.Fatal(err)
 		}
 		return errors.New("roll back")
 	})
-	if err := d.Tx(ctx, func(tx *sql.Tx) error { return EnqueueEmail(ctx, tx, OutboxEmail{To: " "}) }); err == nil {
+	if err := d.Tx(ctx, func(tx Tx) error { return EnqueueEmail(ctx, tx, OutboxEmail{To: " "}) }); err == nil {
 		t.Error("enqueue without recipient: want error")
 	}
 

@@ -57,14 +57,14 @@ func (d *DB) PolicyFor(ctx context.Context, orgID string) (Policy, error) {
 }
 
 // PolicyTx is PolicyFor inside a write transaction.
-func PolicyTx(ctx context.Context, tx *sql.Tx, orgID string) (Policy, error) {
+func PolicyTx(ctx context.Context, tx Tx, orgID string) (Policy, error) {
 	return policy(ctx, tx, orgID)
 }
 
 // SavePolicy stores an organisation's policy and its auto-invite groups
 // (replacing them) in one transaction with the audit entry.
 func (d *DB) SavePolicy(ctx context.Context, p Policy, autoGroups []string, audit AuditEntry) error {
-	return d.Tx(ctx, func(tx *sql.Tx) error {
+	return d.Tx(ctx, func(tx Tx) error {
 		at := ts(p.UpdatedAt)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO policies (organization_id, deprovision_action, grace_days,
 				reactivation_action, updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -108,7 +108,7 @@ func (d *DB) AutoInviteGroups(ctx context.Context, orgID string) ([]string, erro
 
 // IsAutoInviteGroupTx reports whether a group of an organisation has the
 // auto-invite rule.
-func IsAutoInviteGroupTx(ctx context.Context, tx *sql.Tx, orgID, groupID string) (bool, error) {
+func IsAutoInviteGroupTx(ctx context.Context, tx Tx, orgID, groupID string) (bool, error) {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM auto_invite_groups WHERE organization_id = ? AND group_id = ?`,
 		orgID, groupID).Scan(&n); err != nil {
@@ -118,28 +118,28 @@ func IsAutoInviteGroupTx(ctx context.Context, tx *sql.Tx, orgID, groupID string)
 }
 
 // AccountByDirectoryUserTx finds the account of a directory user.
-func AccountByDirectoryUserTx(ctx context.Context, tx *sql.Tx, userID string) (Account, error) {
+func AccountByDirectoryUserTx(ctx context.Context, tx Tx, userID string) (Account, error) {
 	return scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountCols+accountFrom+` WHERE a.directory_user_id = ?`, userID))
 }
 
 // AccountByEmailTx finds the account with an email in an organisation.
-func AccountByEmailTx(ctx context.Context, tx *sql.Tx, orgID, email string) (Account, error) {
+func AccountByEmailTx(ctx context.Context, tx Tx, orgID, email string) (Account, error) {
 	return scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountCols+accountFrom+` WHERE a.organization_id = ? AND a.email = ?`,
 		orgID, strings.ToLower(strings.TrimSpace(email))))
 }
 
-func queryAccounts(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]Account, error) {
+func queryAccounts(ctx context.Context, tx Tx, where string, args ...any) ([]Account, error) {
 	return queryAll(ctx, tx, "accounts", `SELECT `+accountCols+accountFrom+` WHERE `+where+` ORDER BY a.id`, args, scanAccount)
 }
 
 // AccountsOfDirectoryTx lists the accounts that came from a directory.
-func AccountsOfDirectoryTx(ctx context.Context, tx *sql.Tx, dirID string) ([]Account, error) {
+func AccountsOfDirectoryTx(ctx context.Context, tx Tx, dirID string) ([]Account, error) {
 	return queryAccounts(ctx, tx, `a.directory_id = ?`, dirID)
 }
 
 // DirectoryAccountsWithRoleTx lists an organisation's directory accounts
 // holding a role (those a deleted group's mapping may have given it).
-func DirectoryAccountsWithRoleTx(ctx context.Context, tx *sql.Tx, orgID, role string) ([]Account, error) {
+func DirectoryAccountsWithRoleTx(ctx context.Context, tx Tx, orgID, role string) ([]Account, error) {
 	return queryAccounts(ctx, tx, `a.organization_id = ? AND a.role = ? AND a.directory_user_id IS NOT NULL`, orgID, role)
 }
 
@@ -177,7 +177,7 @@ func (a Account) AccountFieldValue(field string) string {
 
 // UpdateAccountFieldsTx sets mapped fields of an account (field key →
 // value) and notes the directory update time.
-func UpdateAccountFieldsTx(ctx context.Context, tx *sql.Tx, id int64, fields map[string]string, now time.Time) error {
+func UpdateAccountFieldsTx(ctx context.Context, tx Tx, id int64, fields map[string]string, now time.Time) error {
 	if len(fields) == 0 {
 		return nil
 	}
@@ -203,7 +203,7 @@ func UpdateAccountFieldsTx(ctx context.Context, tx *sql.Tx, id int64, fields map
 // SetAccountStateTx changes an account's state. endSessions bumps its
 // session version, which signs the person out everywhere; "deprovisioned"
 // also forgets the password.
-func SetAccountStateTx(ctx context.Context, tx *sql.Tx, id int64, state string, endSessions bool, now time.Time) error {
+func SetAccountStateTx(ctx context.Context, tx Tx, id int64, state string, endSessions bool, now time.Time) error {
 	q := `UPDATE accounts SET state = ?, updated_at = ?, last_directory_update_at = ?`
 	if endSessions {
 		q += `, session_version = session_version + 1`
@@ -219,7 +219,7 @@ func SetAccountStateTx(ctx context.Context, tx *sql.Tx, id int64, state string, 
 }
 
 // SetAccountRoleTx sets an account's role and whether an admin chose it.
-func SetAccountRoleTx(ctx context.Context, tx *sql.Tx, id int64, role string, overridden bool, now time.Time) error {
+func SetAccountRoleTx(ctx context.Context, tx Tx, id int64, role string, overridden bool, now time.Time) error {
 	over := 0
 	if overridden {
 		over = 1
@@ -232,7 +232,7 @@ func SetAccountRoleTx(ctx context.Context, tx *sql.Tx, id int64, role string, ov
 }
 
 // AccountSessionVersionTx reads an account's session version.
-func AccountSessionVersionTx(ctx context.Context, tx *sql.Tx, id int64) (int64, error) {
+func AccountSessionVersionTx(ctx context.Context, tx Tx, id int64) (int64, error) {
 	var v int64
 	err := tx.QueryRowContext(ctx, `SELECT session_version FROM accounts WHERE id = ?`, id).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -246,7 +246,7 @@ func AccountSessionVersionTx(ctx context.Context, tx *sql.Tx, id int64) (int64, 
 
 // RevokePendingInvitationsTx revokes an account's pending invitations and
 // returns how many it revoked.
-func RevokePendingInvitationsTx(ctx context.Context, tx *sql.Tx, accountID int64, now time.Time) (int, error) {
+func RevokePendingInvitationsTx(ctx context.Context, tx Tx, accountID int64, now time.Time) (int, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE invitations SET status = 'revoked', revoked_at = ? WHERE account_id = ? AND status = 'pending'`,
 		ts(now), accountID)
 	if err != nil {
@@ -258,7 +258,7 @@ func RevokePendingInvitationsTx(ctx context.Context, tx *sql.Tx, accountID int64
 
 // InvitationIDOfAccountTx returns an account's invitation id and stored
 // status (ErrNotFound when it has none).
-func InvitationIDOfAccountTx(ctx context.Context, tx *sql.Tx, accountID int64) (int64, string, error) {
+func InvitationIDOfAccountTx(ctx context.Context, tx Tx, accountID int64) (int64, string, error) {
 	var id int64
 	var st string
 	err := tx.QueryRowContext(ctx, `SELECT id, status FROM invitations WHERE account_id = ?`, accountID).Scan(&id, &st)
@@ -273,7 +273,7 @@ func InvitationIDOfAccountTx(ctx context.Context, tx *sql.Tx, accountID int64) (
 
 // LastStateChangeTx returns the newest state change of an account that
 // went to state to (ErrNotFound when none).
-func LastStateChangeTx(ctx context.Context, tx *sql.Tx, accountID int64, to string) (HistoryEntry, error) {
+func LastStateChangeTx(ctx context.Context, tx Tx, accountID int64, to string) (HistoryEntry, error) {
 	var h HistoryEntry
 	var at string
 	err := tx.QueryRowContext(ctx, `SELECT id, account_id, at, field, old_value, new_value, event_id, source, actor
@@ -291,7 +291,7 @@ func LastStateChangeTx(ctx context.Context, tx *sql.Tx, accountID int64, to stri
 
 // HistoryExistsTx reports whether an account already has a history line
 // for an event from a source (to record a skipped event only once).
-func HistoryExistsTx(ctx context.Context, tx *sql.Tx, accountID int64, eventID, source string) (bool, error) {
+func HistoryExistsTx(ctx context.Context, tx Tx, accountID int64, eventID, source string) (bool, error) {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM account_history WHERE account_id = ? AND event_id = ? AND source = ?`,
 		accountID, eventID, source).Scan(&n); err != nil {
@@ -331,7 +331,7 @@ func mappedCols(fields []string, sources map[string]string) ([]string, []any, er
 // MapUserTx maps a replica user (live or tombstone) through sources
 // (account field → source path, see SourceExpr) inside a transaction, so it
 // sees the change the transaction just applied.
-func MapUserTx(ctx context.Context, tx *sql.Tx, userID string, fields []string, sources map[string]string) (MappedUser, error) {
+func MapUserTx(ctx context.Context, tx Tx, userID string, fields []string, sources map[string]string) (MappedUser, error) {
 	cols, args, err := mappedCols(fields, sources)
 	if err != nil {
 		return MappedUser{}, err
@@ -363,7 +363,7 @@ func MapUserTx(ctx context.Context, tx *sql.Tx, userID string, fields []string, 
 
 // MapRowTx maps a directory user that is not stored (e.g. the user as it
 // was before an update) with the same expressions as MapUserTx.
-func MapRowTx(ctx context.Context, tx *sql.Tx, u DirectoryUser, fields []string, sources map[string]string) (map[string]string, error) {
+func MapRowTx(ctx context.Context, tx Tx, u DirectoryUser, fields []string, sources map[string]string) (map[string]string, error) {
 	cols, args, err := mappedCols(fields, sources)
 	if err != nil {
 		return nil, err
@@ -394,7 +394,7 @@ func MapRowTx(ctx context.Context, tx *sql.Tx, u DirectoryUser, fields []string,
 // MappedRoleTx is the role a user's groups give them under their
 // organisation's group → role mapping: the highest-ranked one, "" when no
 // group of theirs maps to a role.
-func MappedRoleTx(ctx context.Context, tx *sql.Tx, userID, orgID string) (string, error) {
+func MappedRoleTx(ctx context.Context, tx Tx, userID, orgID string) (string, error) {
 	var role string
 	err := tx.QueryRowContext(ctx, `SELECT rm.role_slug FROM directory_memberships m
 		JOIN role_mappings rm ON rm.organization_id = ? AND rm.group_id = m.group_id
@@ -410,7 +410,7 @@ func MappedRoleTx(ctx context.Context, tx *sql.Tx, userID, orgID string) (string
 }
 
 // GroupRoleTx returns the role an organisation maps a group to ("" none).
-func GroupRoleTx(ctx context.Context, tx *sql.Tx, orgID, groupID string) (string, error) {
+func GroupRoleTx(ctx context.Context, tx Tx, orgID, groupID string) (string, error) {
 	var role string
 	err := tx.QueryRowContext(ctx, `SELECT role_slug FROM role_mappings WHERE organization_id = ? AND group_id = ?`, orgID, groupID).Scan(&role)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -423,7 +423,7 @@ func GroupRoleTx(ctx context.Context, tx *sql.Tx, orgID, groupID string) (string
 }
 
 // GroupNameTx returns a group's name, live or tombstone ("" when unknown).
-func GroupNameTx(ctx context.Context, tx *sql.Tx, groupID string) (string, error) {
+func GroupNameTx(ctx context.Context, tx Tx, groupID string) (string, error) {
 	var name string
 	err := tx.QueryRowContext(ctx, `SELECT name FROM directory_groups WHERE id = ?`, groupID).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -436,7 +436,7 @@ func GroupNameTx(ctx context.Context, tx *sql.Tx, groupID string) (string, error
 }
 
 // ReplicaUserTx reads a replica user (live or tombstone) in a transaction.
-func ReplicaUserTx(ctx context.Context, tx *sql.Tx, id string) (DirectoryUser, error) {
+func ReplicaUserTx(ctx context.Context, tx Tx, id string) (DirectoryUser, error) {
 	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userReadCols+` FROM directory_users WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return DirectoryUser{}, ErrNotFound
@@ -488,7 +488,7 @@ type ScheduledAction struct {
 
 // ScheduleActionTx schedules an action unless the account already has a
 // pending one; it reports whether it scheduled.
-func ScheduleActionTx(ctx context.Context, tx *sql.Tx, a ScheduledAction) (bool, error) {
+func ScheduleActionTx(ctx context.Context, tx Tx, a ScheduledAction) (bool, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO scheduled_actions (account_id, organization_id, action, due_at, event_id, status, created_at)
 		VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING`,
 		a.AccountID, a.OrganizationID, a.Action, ts(a.DueAt), a.EventID, ts(a.CreatedAt))
@@ -500,7 +500,7 @@ func ScheduleActionTx(ctx context.Context, tx *sql.Tx, a ScheduledAction) (bool,
 }
 
 // PendingActionTx returns an account's pending scheduled action.
-func PendingActionTx(ctx context.Context, tx *sql.Tx, accountID int64) (ScheduledAction, error) {
+func PendingActionTx(ctx context.Context, tx Tx, accountID int64) (ScheduledAction, error) {
 	return scanScheduled(tx.QueryRowContext(ctx, `SELECT `+scheduledCols+` FROM scheduled_actions
 		WHERE account_id = ? AND status = 'pending'`, accountID))
 }
@@ -529,7 +529,7 @@ func scanScheduled(row interface{ Scan(...any) error }) (ScheduledAction, error)
 
 // FinishActionTx marks a pending action done or cancelled; it reports
 // whether it was still pending (a second worker finds it finished).
-func FinishActionTx(ctx context.Context, tx *sql.Tx, id int64, status string, now time.Time) (bool, error) {
+func FinishActionTx(ctx context.Context, tx Tx, id int64, status string, now time.Time) (bool, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE scheduled_actions SET status = ?, finished_at = ? WHERE id = ? AND status = 'pending'`,
 		status, ts(now), id)
 	if err != nil {
@@ -546,7 +546,7 @@ func (d *DB) DueActions(ctx context.Context, now time.Time, limit int) ([]Schedu
 }
 
 // InsertEffectTx records one effect on an account (the metrics count these).
-func InsertEffectTx(ctx context.Context, tx *sql.Tx, orgID string, accountID int64, eventID, kind string, now time.Time) error {
+func InsertEffectTx(ctx context.Context, tx Tx, orgID string, accountID int64, eventID, kind string, now time.Time) error {
 	var acct any
 	if accountID > 0 {
 		acct = accountID
@@ -584,7 +584,7 @@ func (d *DB) EffectsOfEvent(ctx context.Context, eventID string) ([]string, erro
 
 // GroupOrganizationTx returns the organisation of a group, live or
 // tombstone.
-func GroupOrganizationTx(ctx context.Context, tx *sql.Tx, groupID string) (string, error) {
+func GroupOrganizationTx(ctx context.Context, tx Tx, groupID string) (string, error) {
 	var org string
 	err := tx.QueryRowContext(ctx, `SELECT organization_id FROM directory_groups WHERE id = ?`, groupID).Scan(&org)
 	if errors.Is(err, sql.ErrNoRows) {

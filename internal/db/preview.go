@@ -61,7 +61,7 @@ func (d *DB) SelectionSummary(ctx context.Context, adminID int64) (SelectionSumm
 }
 
 // SelectionSummaryTx is SelectionSummary in a write transaction.
-func SelectionSummaryTx(ctx context.Context, tx *sql.Tx, adminID int64) (SelectionSummary, error) {
+func SelectionSummaryTx(ctx context.Context, tx Tx, adminID int64) (SelectionSummary, error) {
 	return selectionSummary(ctx, tx, adminID)
 }
 
@@ -101,7 +101,7 @@ func (d *DB) ResolveSelection(ctx context.Context, adminID int64, orgID string, 
 
 // ResolveSelectionTx is ResolveSelection inside a write transaction, so the
 // invite sees exactly what it changes.
-func ResolveSelectionTx(ctx context.Context, tx *sql.Tx, adminID int64, orgID string, fields []string, sources map[string]string) ([]SelectedPerson, error) {
+func ResolveSelectionTx(ctx context.Context, tx Tx, adminID int64, orgID string, fields []string, sources map[string]string) ([]SelectedPerson, error) {
 	return resolveSelection(ctx, tx, adminID, orgID, fields, sources)
 }
 
@@ -179,7 +179,7 @@ func resolveSelection(ctx context.Context, q queryer, adminID int64, orgID strin
 
 // ClearSelectionTx empties an admin's selection inside the invite
 // transaction.
-func ClearSelectionTx(ctx context.Context, tx *sql.Tx, adminID int64) error {
+func ClearSelectionTx(ctx context.Context, tx Tx, adminID int64) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM selections WHERE admin_id = ?`, adminID); err != nil {
 		return fmt.Errorf("db: clear selection: %w", err)
 	}

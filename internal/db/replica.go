@@ -102,47 +102,30 @@ func UserSortKey(firstName, lastName, name, email string) string {
 // GroupSortKey is the key groups are ordered by.
 func GroupSortKey(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
-// ReplicaWriter changes the replica inside one write transaction, preparing
-// each statement once per transaction (a page of 100 rows reuses them).
+// ReplicaWriter changes the replica inside one write transaction. Its
+// statements stay prepared in go-sqlite3's statement cache of the writer
+// connection (a page of 100 rows reuses them).
 type ReplicaWriter struct {
-	ctx   context.Context
-	tx    *sql.Tx
-	now   string
-	stmts map[string]*sql.Stmt
+	ctx context.Context
+	tx  Tx
+	now string
 }
 
-// Replica returns a writer bound to tx. Statements it prepares close with tx.
+// Replica returns a writer bound to tx.
 //
 // Its statements run without ctx's cancellation: go-sqlite3 starts a
-// goroutine per statement to watch a cancellable context, which cost a
-// backfill more than the statements' own Go side. ctx still ends the
-// transaction (database/sql rolls tx back when it is cancelled, and the
-// next statement fails).
-func (d *DB) Replica(ctx context.Context, tx *sql.Tx) *ReplicaWriter {
-	return &ReplicaWriter{ctx: context.WithoutCancel(ctx), tx: tx, now: ts(d.now()), stmts: map[string]*sql.Stmt{}}
+// goroutine per statement to watch a cancellable context (database/sql one
+// more per query), which cost a backfill more than the statements' own Go
+// side. A cancelled ctx still rolls the transaction back (DB.Tx).
+func (d *DB) Replica(ctx context.Context, tx Tx) *ReplicaWriter {
+	return &ReplicaWriter{ctx: context.WithoutCancel(ctx), tx: tx, now: ts(d.now())}
 }
 
 // Tx is the transaction the writer works in (for audit entries and hooks).
-func (w *ReplicaWriter) Tx() *sql.Tx { return w.tx }
-
-func (w *ReplicaWriter) stmt(query string) (*sql.Stmt, error) {
-	if s, ok := w.stmts[query]; ok {
-		return s, nil
-	}
-	s, err := w.tx.PrepareContext(w.ctx, query)
-	if err != nil {
-		return nil, fmt.Errorf("db: prepare: %w", err)
-	}
-	w.stmts[query] = s
-	return s, nil
-}
+func (w *ReplicaWriter) Tx() Tx { return w.tx }
 
 func (w *ReplicaWriter) exec(query string, args ...any) (int64, error) {
-	s, err := w.stmt(query)
-	if err != nil {
-		return 0, err
-	}
-	res, err := s.ExecContext(w.ctx, args...)
+	res, err := w.tx.ExecContext(w.ctx, query, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -371,13 +354,9 @@ func (w *ReplicaWriter) RefreshUser(u DirectoryUser, gen int64) error {
 }
 
 func (w *ReplicaWriter) applyUser(u DirectoryUser, gen int64, onlyNewer bool) (string, error) {
-	s, err := w.stmt(`SELECT directory_id, sort_key, email, source_updated_at, deleted_at IS NOT NULL FROM directory_users WHERE id = ?`)
-	if err != nil {
-		return "", err
-	}
 	var dir, key, email, updated string
 	var dead bool
-	err = s.QueryRowContext(w.ctx, u.ID).Scan(&dir, &key, &email, &updated, &dead)
+	err := w.tx.QueryRowContext(w.ctx, `SELECT directory_id, sort_key, email, source_updated_at, deleted_at IS NOT NULL FROM directory_users WHERE id = ?`, u.ID).Scan(&dir, &key, &email, &updated, &dead)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if _, err := w.exec(listUserSQL, u.args(gen, nil, w.now)...); err != nil {
@@ -424,11 +403,7 @@ func (w *ReplicaWriter) DeleteUser(u DirectoryUser, gen int64) (string, error) {
 }
 
 func (w *ReplicaWriter) user(id string) (DirectoryUser, error) {
-	s, err := w.stmt(`SELECT ` + userReadCols + ` FROM directory_users WHERE id = ?`)
-	if err != nil {
-		return DirectoryUser{}, err
-	}
-	u, err := scanUser(s.QueryRowContext(w.ctx, id))
+	u, err := scanUser(w.tx.QueryRowContext(w.ctx, `SELECT `+userReadCols+` FROM directory_users WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return DirectoryUser{}, ErrNotFound
 	}
@@ -463,11 +438,7 @@ func (w *ReplicaWriter) ListGroup(g DirectoryGroup, gen int64) error {
 func (w *ReplicaWriter) ListGroupDiff(g DirectoryGroup, gen int64) (*Change, error) {
 	var name, idp string
 	var deleted sql.NullString
-	s, err := w.stmt(`SELECT name, idp_id, deleted_at FROM directory_groups WHERE id = ?`)
-	if err != nil {
-		return nil, err
-	}
-	err = s.QueryRowContext(w.ctx, g.ID).Scan(&name, &idp, &deleted)
+	err := w.tx.QueryRowContext(w.ctx, `SELECT name, idp_id, deleted_at FROM directory_groups WHERE id = ?`, g.ID).Scan(&name, &idp, &deleted)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("db: read group %s: %w", g.ID, err)
 	}
@@ -543,12 +514,8 @@ func (w *ReplicaWriter) StoreMembership(m Membership, gen int64) error {
 // ListMembership stores a membership as listed during a load of generation
 // gen and reports whether it is new.
 func (w *ReplicaWriter) ListMembership(m Membership, gen int64) (bool, error) {
-	s, err := w.stmt(`SELECT 1 FROM directory_memberships WHERE group_id = ? AND user_id = ?`)
-	if err != nil {
-		return false, err
-	}
 	var one int
-	err = s.QueryRowContext(w.ctx, m.GroupID, m.UserID).Scan(&one)
+	err := w.tx.QueryRowContext(w.ctx, `SELECT 1 FROM directory_memberships WHERE group_id = ? AND user_id = ?`, m.GroupID, m.UserID).Scan(&one)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return false, fmt.Errorf("db: read membership: %w", err)
 	}
@@ -563,15 +530,11 @@ func (w *ReplicaWriter) ListMembership(m Membership, gen int64) (bool, error) {
 // which a late event carrying an older copy of the user does not change (a
 // group's page finds its members by that key).
 func (w *ReplicaWriter) AddMembership(m Membership, gen int64) (string, error) {
-	s, err := w.stmt(`SELECT (SELECT count(*) FROM directory_users WHERE id = ?1 AND deleted_at IS NOT NULL)
-		+ (SELECT count(*) FROM directory_groups WHERE id = ?2 AND deleted_at IS NOT NULL),
-		(SELECT sort_key FROM directory_users WHERE id = ?1)`)
-	if err != nil {
-		return "", err
-	}
 	var dead int
 	var key sql.NullString // NULL: the user is not stored, the event's copy stays
-	if err := s.QueryRowContext(w.ctx, m.UserID, m.GroupID).Scan(&dead, &key); err != nil {
+	if err := w.tx.QueryRowContext(w.ctx, `SELECT (SELECT count(*) FROM directory_users WHERE id = ?1 AND deleted_at IS NOT NULL)
+		+ (SELECT count(*) FROM directory_groups WHERE id = ?2 AND deleted_at IS NOT NULL),
+		(SELECT sort_key FROM directory_users WHERE id = ?1)`, m.UserID, m.GroupID).Scan(&dead, &key); err != nil {
 		return "", fmt.Errorf("db: read membership %s/%s: %w", m.GroupID, m.UserID, err)
 	}
 	if dead > 0 {
@@ -761,7 +724,7 @@ func (w *ReplicaWriter) SetEventOutcome(id, outcome string) error {
 // them any more).
 func (d *DB) PruneAppliedEvents(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM applied_events WHERE at < ?`, ts(before))
 		if err != nil {
 			return err

@@ -36,7 +36,7 @@ func testUser(id, first, last string, updated time.Time) DirectoryUser {
 func write(t testing.TB, d *DB, fn func(w *ReplicaWriter) error) {
 	t.Helper()
 	ctx := context.Background()
-	if err := d.Tx(ctx, func(tx *sql.Tx) error { return fn(d.Replica(ctx, tx)) }); err != nil {
+	if err := d.Tx(ctx, func(tx Tx) error { return fn(d.Replica(ctx, tx)) }); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -76,7 +76,7 @@ func scanReview(row interface{ Scan(...any) error }) (ReviewItem, error) {
 // InsertReviewItemTx queues an item. When an open item with the same
 // dedupe key exists it adds nothing and returns that item's id with
 // created false.
-func InsertReviewItemTx(ctx context.Context, tx *sql.Tx, it ReviewItem) (id int64, created bool, err error) {
+func InsertReviewItemTx(ctx context.Context, tx Tx, it ReviewItem) (id int64, created bool, err error) {
 	if it.DedupeKey != "" {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM review_items WHERE dedupe_key = ? AND status = 'open'`, it.DedupeKey).Scan(&id)
 		if err == nil {
@@ -109,7 +109,7 @@ func (d *DB) ReviewItemByID(ctx context.Context, id int64) (ReviewItem, error) {
 }
 
 // ReviewItemByIDTx finds an item inside a write transaction.
-func ReviewItemByIDTx(ctx context.Context, tx *sql.Tx, id int64) (ReviewItem, error) {
+func ReviewItemByIDTx(ctx context.Context, tx Tx, id int64) (ReviewItem, error) {
 	return scanReview(tx.QueryRowContext(ctx, `SELECT `+reviewCols+reviewFrom+` WHERE r.id = ?`, id))
 }
 
@@ -171,7 +171,7 @@ func (d *DB) CountReviewItems(ctx context.Context, f ReviewFilter) (int, error) 
 
 // DecideReviewItemTx closes an open item as approved or dismissed; it
 // reports false, changing nothing, when the item was no longer open.
-func DecideReviewItemTx(ctx context.Context, tx *sql.Tx, id int64, status, by, note string, now time.Time) (bool, error) {
+func DecideReviewItemTx(ctx context.Context, tx Tx, id int64, status, by, note string, now time.Time) (bool, error) {
 	if status != ReviewApproved && status != ReviewDismissed {
 		return false, fmt.Errorf("db: decide review item: bad status %q", status)
 	}
@@ -186,7 +186,7 @@ func DecideReviewItemTx(ctx context.Context, tx *sql.Tx, id int64, status, by, n
 
 // CloseOpenItemsTx dismisses an account's open items that would take one
 // of the given actions (they no longer apply), returning how many.
-func CloseOpenItemsTx(ctx context.Context, tx *sql.Tx, accountID int64, actions []string, by, note string, now time.Time) (int, error) {
+func CloseOpenItemsTx(ctx context.Context, tx Tx, accountID int64, actions []string, by, note string, now time.Time) (int, error) {
 	if len(actions) == 0 {
 		return 0, nil
 	}
@@ -212,7 +212,7 @@ func (d *DB) OpenReviewCount(ctx context.Context) (map[string]int, error) {
 
 // ReviewKeyUsedTx reports whether any item (open or decided) has the key,
 // so that a question answered once is not asked again.
-func ReviewKeyUsedTx(ctx context.Context, tx *sql.Tx, key string) (bool, error) {
+func ReviewKeyUsedTx(ctx context.Context, tx Tx, key string) (bool, error) {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM review_items WHERE dedupe_key = ?`, key).Scan(&n); err != nil {
 		return false, fmt.Errorf("db: review key: %w", err)

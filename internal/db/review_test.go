@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"path/filepath"
 	"testing"
@@ -25,7 +24,7 @@ func TestReviewItems_DedupeDecideAndClose(t *testing.T) {
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	var first, again int64
 	var created, createdAgain bool
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, organization_id, email, created_at, updated_at) VALUES (7, 'org_a', 'a@x.example', '', '')`); err != nil {
 			return err
 		}
@@ -51,7 +50,7 @@ func TestReviewItems_DedupeDecideAndClose(t *testing.T) {
 		t.Errorf("another organisation counts %d items", n)
 	}
 	var ok1, ok2 bool
-	err = d.Tx(ctx, func(tx *sql.Tx) error {
+	err = d.Tx(ctx, func(tx Tx) error {
 		var err error
 		if ok1, err = DecideReviewItemTx(ctx, tx, first, ReviewApproved, "admin@x", "", now); err != nil {
 			return err
@@ -63,7 +62,7 @@ func TestReviewItems_DedupeDecideAndClose(t *testing.T) {
 		t.Fatalf("decide: %v %v %v", ok1, ok2, err)
 	}
 	// Decided: the same question may be asked again, but the key is known.
-	err = d.Tx(ctx, func(tx *sql.Tx) error {
+	err = d.Tx(ctx, func(tx Tx) error {
 		used, err := ReviewKeyUsedTx(ctx, tx, "deprov:7")
 		if err != nil || !used {
 			t.Errorf("key used = %v, %v", used, err)
@@ -90,7 +89,7 @@ func TestReviewItems_DedupeDecideAndClose(t *testing.T) {
 func TestScheduledActions_OnePendingPerAccountAndDue(t *testing.T) {
 	d, ctx := openPolicyTest(t)
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, organization_id, email, created_at, updated_at) VALUES (1, 'o', 'a@x', '', '')`); err != nil {
 			return err
 		}
@@ -113,7 +112,7 @@ func TestScheduledActions_OnePendingPerAccountAndDue(t *testing.T) {
 	if err != nil || len(due) != 1 || due[0].EventID != "event_1" {
 		t.Fatalf("due = %+v, %v", due, err)
 	}
-	_ = d.Tx(ctx, func(tx *sql.Tx) error {
+	_ = d.Tx(ctx, func(tx Tx) error {
 		if ok, _ := FinishActionTx(ctx, tx, due[0].ID, "done", now); !ok {
 			t.Error("finish failed")
 		}
@@ -131,7 +130,7 @@ func TestMapRowTx_MatchesStoredMapping(t *testing.T) {
 	sources := map[string]string{"email": "email", "first_name": "first_name", "job_title": "custom_attributes.job_title | job_title",
 		"phone": "custom_attributes.n", "manager": "custom_attributes.missing"}
 	fields := []string{"email", "first_name", "job_title", "phone", "manager"}
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		if err := d.Replica(ctx, tx).ListUser(u, 1); err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 )
@@ -44,7 +43,7 @@ func (d *DB) selectItems(ctx context.Context, q string, adminID int64, organizat
 	}
 	list, _ := json.Marshal(ids)
 	var n int64
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, q, adminID, ts(d.now()), string(list), organizationID, organizationID)
 		if err != nil {
 			return err
@@ -64,7 +63,7 @@ func (d *DB) selectItems(ctx context.Context, q string, adminID int64, organizat
 func (d *DB) SelectMatchingUsers(ctx context.Context, adminID int64, f UserFilter) (int64, error) {
 	from, where, args, _, _ := userQuery(f)
 	var n int64
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO selections (admin_id, kind, item_id, directory_id, added_at)
 			SELECT ?, 'user', u.id, u.directory_id, ? FROM `+from+` WHERE `+where,
 			append([]any{adminID, ts(d.now())}, args...)...)
@@ -88,7 +87,7 @@ func (d *DB) Unselect(ctx context.Context, adminID int64, kind string, ids []str
 	}
 	list, _ := json.Marshal(ids)
 	var n int64
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM selections WHERE admin_id = ? AND kind = ?
 			AND item_id IN (SELECT value FROM json_each(?))`, adminID, kind, string(list))
 		if err != nil {
@@ -107,7 +106,7 @@ func (d *DB) Unselect(ctx context.Context, adminID int64, kind string, ids []str
 // it held.
 func (d *DB) ClearSelection(ctx context.Context, adminID int64) (int64, error) {
 	var n int64
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM selections WHERE admin_id = ?`, adminID)
 		if err != nil {
 			return err

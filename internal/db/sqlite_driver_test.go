@@ -63,7 +63,7 @@ func BenchmarkAccountByDirectoryUser(b *testing.B) {
 	}
 	defer d.Close()
 	const people = 10_000
-	err = d.Tx(ctx, func(tx *sql.Tx) error {
+	err = d.Tx(ctx, func(tx Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO directories (id, organization_id, name, type, state, synced_at) VALUES ('dir_1', 'org_1', 'Dir', 'okta', 'linked', '')`); err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func BenchmarkAccountByDirectoryUser(b *testing.B) {
 				c.Close()
 			}()
 			i := 0
-			err = d.Tx(ctx, func(tx *sql.Tx) error {
+			err = d.Tx(ctx, func(tx Tx) error {
 				for b.Loop() {
 					_, err := AccountByDirectoryUserTx(ctx, tx, fmt.Sprintf("directory_user_%d", i%people))
 					if err != nil && !errors.Is(err, ErrNotFound) {

@@ -114,11 +114,7 @@ func (d *DB) SyncStates(ctx context.Context) ([]SyncState, error) {
 // SyncState reads one directory's sync state inside the writer's
 // transaction (ErrNotFound if there is none yet).
 func (w *ReplicaWriter) SyncState(directoryID string) (SyncState, error) {
-	s, err := w.stmt(`SELECT ` + syncCols + ` FROM sync_state WHERE directory_id = ?`)
-	if err != nil {
-		return SyncState{}, err
-	}
-	st, err := scanSyncState(s.QueryRowContext(w.ctx, directoryID))
+	st, err := scanSyncState(w.tx.QueryRowContext(w.ctx, `SELECT `+syncCols+` FROM sync_state WHERE directory_id = ?`, directoryID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return SyncState{}, ErrNotFound
 	}
@@ -165,13 +161,9 @@ func (w *ReplicaWriter) PutSyncState(s SyncState) error {
 // load generation gen, whose id sorts after `after` ("" when none is left):
 // the memberships phase walks groups in id order so that it can resume.
 func (w *ReplicaWriter) NextMembershipGroup(directoryID, after string, gen int64) (string, error) {
-	s, err := w.stmt(`SELECT id FROM directory_groups WHERE directory_id = ? AND id > ? AND deleted_at IS NULL
-		AND seen_gen >= ? ORDER BY id LIMIT 1`)
-	if err != nil {
-		return "", err
-	}
 	var id string
-	err = s.QueryRowContext(w.ctx, directoryID, after, gen).Scan(&id)
+	err := w.tx.QueryRowContext(w.ctx, `SELECT id FROM directory_groups WHERE directory_id = ? AND id > ? AND deleted_at IS NULL
+		AND seen_gen >= ? ORDER BY id LIMIT 1`, directoryID, after, gen).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

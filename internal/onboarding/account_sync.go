@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,7 +40,7 @@ const (
 type effector struct {
 	s       *Service
 	ctx     context.Context
-	tx      *sql.Tx
+	tx      db.Tx
 	now     time.Time
 	eventID string
 	actor   string // audit actor: "sync", "system" or an admin's email
@@ -55,7 +54,7 @@ type effectRules struct {
 	policy db.Policy
 }
 
-func (s *Service) newEffector(ctx context.Context, tx *sql.Tx, eventID, actor, source string) *effector {
+func (s *Service) newEffector(ctx context.Context, tx db.Tx, eventID, actor, source string) *effector {
 	return &effector{s: s, ctx: ctx, tx: tx, now: s.now(), eventID: eventID, actor: actor, source: source, rules: map[string]*effectRules{}}
 }
 
@@ -64,8 +63,8 @@ func (s *Service) newEffector(ctx context.Context, tx *sql.Tx, eventID, actor, s
 // the cursor: main assigns it to Syncer.OnEvent. An error rolls the whole
 // page back (it is retried on the next poll), so nothing is applied twice
 // and nothing is lost.
-func (s *Service) AccountEffects() func(ctx context.Context, tx *sql.Tx, ev dirsync.Event, decoded any, outcome string) error {
-	return func(ctx context.Context, tx *sql.Tx, ev dirsync.Event, decoded any, outcome string) error {
+func (s *Service) AccountEffects() func(ctx context.Context, tx db.Tx, ev dirsync.Event, decoded any, outcome string) error {
+	return func(ctx context.Context, tx db.Tx, ev dirsync.Event, decoded any, outcome string) error {
 		if err := effectFaultOf("event " + ev.ID); err != nil {
 			return err
 		}
@@ -776,8 +775,8 @@ func (e *effector) autoInvite(userID, groupID, groupName string) error {
 // backfill's final sweep) fixed in the replica: each one brings the
 // accounts concerned in step, inside the same transaction as the fix
 // (Syncer.OnChanges).
-func (s *Service) ReconcileEffects() func(ctx context.Context, tx *sql.Tx, directoryID string, changes []db.Change) error {
-	return func(ctx context.Context, tx *sql.Tx, directoryID string, changes []db.Change) error {
+func (s *Service) ReconcileEffects() func(ctx context.Context, tx db.Tx, directoryID string, changes []db.Change) error {
+	return func(ctx context.Context, tx db.Tx, directoryID string, changes []db.Change) error {
 		e := s.newEffector(ctx, tx, "reconcile", "sync", SourceDirectory)
 		for _, c := range changes {
 			var err error

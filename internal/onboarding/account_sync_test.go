@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -163,7 +162,7 @@ func (f *policyFx) invite(ids []string, roles map[string]string) map[string]db.A
 func (f *policyFx) account(userID string) db.Account {
 	f.t.Helper()
 	var a db.Account
-	err := f.d.Tx(f.ctx, func(tx *sql.Tx) error {
+	err := f.d.Tx(f.ctx, func(tx db.Tx) error {
 		var err error
 		a, err = db.AccountByDirectoryUserTx(f.ctx, tx, userID)
 		return err
@@ -176,7 +175,7 @@ func (f *policyFx) account(userID string) db.Account {
 
 func (f *policyFx) hasAccount(userID string) bool {
 	f.t.Helper()
-	err := f.d.Tx(f.ctx, func(tx *sql.Tx) error {
+	err := f.d.Tx(f.ctx, func(tx db.Tx) error {
 		_, err := db.AccountByDirectoryUserTx(f.ctx, tx, userID)
 		return err
 	})
@@ -189,7 +188,7 @@ func (f *policyFx) hasAccount(userID string) bool {
 func (f *policyFx) sessionVersion(id int64) int64 {
 	f.t.Helper()
 	var v int64
-	if err := f.d.Tx(f.ctx, func(tx *sql.Tx) error {
+	if err := f.d.Tx(f.ctx, func(tx db.Tx) error {
 		var err error
 		v, err = db.AccountSessionVersionTx(f.ctx, tx, id)
 		return err
@@ -294,7 +293,7 @@ func TestAccountSync_OldValueFromPreviousAttributes(t *testing.T) {
 	a := f.invite([]string{uid}, nil)[uid]
 	// Roster's copy drifted (e.g. an earlier mapping); the event's
 	// previous_attributes still say what the directory had.
-	if err := f.d.Tx(f.ctx, func(tx *sql.Tx) error {
+	if err := f.d.Tx(f.ctx, func(tx db.Tx) error {
 		return db.UpdateAccountFieldsTx(f.ctx, tx, a.ID, map[string]string{"job_title": "drifted"}, f.clock.Now())
 	}); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"testing"
@@ -14,7 +13,7 @@ import (
 func seedAuditLog(t *testing.T, d *db.DB, n int, org string, at time.Time) {
 	t.Helper()
 	ctx := context.Background()
-	if err := d.Tx(ctx, func(tx *sql.Tx) error {
+	if err := d.Tx(ctx, func(tx db.Tx) error {
 		for i := range n {
 			if err := db.InsertAudit(ctx, tx, db.AuditEntry{At: at.Add(time.Duration(i) * time.Minute), Actor: "sync",
 				OrganizationID: org, Action: "sync.user_updated", Target: fmt.Sprintf("%s-%d", org, i)}); err != nil {

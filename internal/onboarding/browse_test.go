@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -25,7 +24,7 @@ type brWorld struct {
 func brSeedDir(t testing.TB, d *db.DB, dirID, org string, people int, indexed bool) {
 	t.Helper()
 	ctx := context.Background()
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
+	err := d.Tx(ctx, func(tx db.Tx) error {
 		w := d.Replica(ctx, tx)
 		if err := w.UpsertDirectory(db.Directory{ID: dirID, OrganizationID: org, Name: "Directory " + dirID, Type: "okta scim v2.0", State: "linked"}); err != nil {
 			return err
@@ -387,7 +386,7 @@ func TestBrowse_GroupFilterTooManyGroups(t *testing.T) {
 	if err != nil || len(p.Groups) != 1 {
 		t.Fatalf("one group: options %+v, %v", p.Groups, err)
 	}
-	err = d.Tx(ctx, func(tx *sql.Tx) error {
+	err = d.Tx(ctx, func(tx db.Tx) error {
 		w := d.Replica(ctx, tx)
 		for i := range GroupsFilterLimit {
 			g := db.DirectoryGroup{ID: fmt.Sprintf("dir_big_g%03d", i), DirectoryID: "dir_big", Name: fmt.Sprintf("Team %03d", i)}

@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -92,7 +91,7 @@ func (s *Service) Invite(ctx context.Context, act Actor, in InviteInput) (Invite
 	now := s.now()
 	res := InviteResult{Skipped: map[string]int{}, Refused: map[string]int{}}
 	var sent int
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx db.Tx) error {
 		b, err := db.BatchByKeyTx(ctx, tx, in.Key)
 		if err == nil {
 			if b.AdminID != act.AdminID {
@@ -156,7 +155,7 @@ func (s *Service) Invite(ctx context.Context, act Actor, in InviteInput) (Invite
 
 // inviteOrg invites the selected people of one organisation inside the
 // invite transaction and returns how many were invited.
-func (s *Service) inviteOrg(ctx context.Context, tx *sql.Tx, act Actor, org string, overrides map[string]string, batchID int64, now time.Time, res *InviteResult) (int, error) {
+func (s *Service) inviteOrg(ctx context.Context, tx db.Tx, act Actor, org string, overrides map[string]string, batchID int64, now time.Time, res *InviteResult) (int, error) {
 	rules, err := s.loadOrgRules(ctx, org)
 	if err != nil {
 		return 0, err
@@ -352,7 +351,7 @@ func (s *Service) Resend(ctx context.Context, act Actor, id int64) (db.Invitatio
 	now := s.now()
 	expires := now.Add(rules.ttl)
 	tok := RandomToken(32)
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx db.Tx) error {
 		ok, err := db.RenewInvitationTx(ctx, tx, id, HashToken(tok), now, expires)
 		if err != nil {
 			return err
@@ -388,7 +387,7 @@ func (s *Service) Revoke(ctx context.Context, act Actor, id int64) (db.Invitatio
 		return inv, nil // already done: a double submit
 	}
 	now := s.now()
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx db.Tx) error {
 		ok, err := db.RevokeInvitationTx(ctx, tx, id, now)
 		if err != nil || !ok {
 			return err
@@ -465,7 +464,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password string) 
 		return pub, fmt.Errorf("hash password: %w", err)
 	}
 	now := s.now()
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx db.Tx) error {
 		ok, err := db.AcceptInvitationTx(ctx, tx, inv.ID, inv.AccountID, string(h), now)
 		if err != nil {
 			return err

@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,7 +42,7 @@ func newInviteFixture(t testing.TB) *inviteFixture {
 	f := &inviteFixture{ctx: ctx, d: d, now: time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)}
 	f.svc = &Service{DB: d, Now: func() time.Time { return f.now }, BaseURL: "http://roster.test"}
 	InviteeBcryptCost = bcrypt.MinCost
-	err = d.Tx(ctx, func(tx *sql.Tx) error {
+	err = d.Tx(ctx, func(tx db.Tx) error {
 		for _, o := range []db.Organization{
 			{ID: "org_a", Name: "Acme", AllowedDomains: []string{"acme.test"}},
 			{ID: "org_b", Name: "Globex"},
@@ -80,7 +79,7 @@ func (f *inviteFixture) user(t testing.TB, id, dir, org, first, last, email, sta
 	if attrs == "" {
 		attrs = "{}"
 	}
-	err := f.d.Tx(f.ctx, func(tx *sql.Tx) error {
+	err := f.d.Tx(f.ctx, func(tx db.Tx) error {
 		return f.d.Replica(f.ctx, tx).ListUser(db.DirectoryUser{ID: id, DirectoryID: dir, OrganizationID: org, FirstName: first,
 			LastName: last, Email: email, State: state, CustomAttributes: json.RawMessage(attrs)}, 1)
 	})
@@ -91,7 +90,7 @@ func (f *inviteFixture) user(t testing.TB, id, dir, org, first, last, email, sta
 
 func (f *inviteFixture) group(t testing.TB, id, dir, org, name string, members ...string) {
 	t.Helper()
-	err := f.d.Tx(f.ctx, func(tx *sql.Tx) error {
+	err := f.d.Tx(f.ctx, func(tx db.Tx) error {
 		w := f.d.Replica(f.ctx, tx)
 		if err := w.ListGroup(db.DirectoryGroup{ID: id, DirectoryID: dir, OrganizationID: org, Name: name}, 1); err != nil {
 			return err
@@ -111,10 +110,10 @@ func (f *inviteFixture) group(t testing.TB, id, dir, org, name string, members .
 // sel adds items ("user:id" or "group:id") to an admin's selection.
 func (f *inviteFixture) sel(t testing.TB, act Actor, items ...string) {
 	t.Helper()
-	err := f.d.Tx(f.ctx, func(tx *sql.Tx) error {
+	err := f.d.Tx(f.ctx, func(tx db.Tx) error {
 		for _, it := range items {
 			kind, id, _ := strings.Cut(it, ":")
-			if _, err := tx.Exec(`INSERT OR IGNORE INTO selections (admin_id, kind, item_id, directory_id, added_at) VALUES (?, ?, ?, '', '')`,
+			if _, err := tx.ExecContext(context.Background(), `INSERT OR IGNORE INTO selections (admin_id, kind, item_id, directory_id, added_at) VALUES (?, ?, ?, '', '')`,
 				act.AdminID, kind, id); err != nil {
 				return err
 			}
@@ -130,7 +129,7 @@ func (f *inviteFixture) sel(t testing.TB, act Actor, items ...string) {
 func (f *inviteFixture) count(t testing.TB, q string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := f.d.Tx(f.ctx, func(tx *sql.Tx) error { return tx.QueryRow(q, args...).Scan(&n) }); err != nil {
+	if err := f.d.Tx(f.ctx, func(tx db.Tx) error { return tx.QueryRowContext(context.Background(), q, args...).Scan(&n) }); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -171,7 +170,7 @@ func (f *inviteFixture) standard(t testing.TB) {
 	f.group(t, "g_ops", "dir_a", "org_a", "Ops", "u_ada")
 	// Gil is deleted after being selected.
 	f.sel(t, f.adminA, "user:u_ada", "group:g_eng", "group:g_ops", "user:u_cy", "user:u_dee", "user:u_fay", "user:u_gil")
-	err := f.d.Tx(f.ctx, func(tx *sql.Tx) error {
+	err := f.d.Tx(f.ctx, func(tx db.Tx) error {
 		_, err := f.d.Replica(f.ctx, tx).DeleteUser(db.DirectoryUser{ID: "u_gil", DirectoryID: "dir_a", UpdatedAt: f.now}, 1)
 		return err
 	})
@@ -321,7 +320,7 @@ func TestInvite_CreatesAndIsIdempotent(t *testing.T) {
 	if !again.Replayed || again.BatchID != res.BatchID || again.Created != res.Created || again.Summary() != res.Summary() {
 		t.Errorf("replay = %+v, want the first result %+v", again, res)
 	}
-	f.d.Tx(f.ctx, func(tx *sql.Tx) error { return db.ClearSelectionTx(f.ctx, tx, f.adminA.AdminID) })
+	f.d.Tx(f.ctx, func(tx db.Tx) error { return db.ClearSelectionTx(f.ctx, tx, f.adminA.AdminID) })
 	check()
 	// Another admin cannot replay someone else's key.
 	if _, err := f.svc.Invite(f.ctx, f.adminB, in); !errors.Is(err, ErrInvalid) {
@@ -414,8 +413,8 @@ func TestInvite_TokenStoredOnlyAsHash(t *testing.T) {
 	}
 	for _, tbl := range []string{"invitations", "accounts", "account_history", "audit_log", "invite_batches"} {
 		var dump string
-		f.d.Tx(f.ctx, func(tx *sql.Tx) error {
-			rows, err := tx.Query(`SELECT * FROM ` + tbl)
+		f.d.Tx(f.ctx, func(tx db.Tx) error {
+			rows, err := tx.QueryContext(context.Background(), `SELECT * FROM `+tbl)
 			if err != nil {
 				return err
 			}
@@ -651,7 +650,7 @@ func collectAll(c prometheus.Collector, out chan<- prometheusMetric) {
 // seed10k adds 10,000 active people in one group and selects the group.
 func seed10k(t testing.TB, f *inviteFixture) {
 	t.Helper()
-	err := f.d.Tx(f.ctx, func(tx *sql.Tx) error {
+	err := f.d.Tx(f.ctx, func(tx db.Tx) error {
 		w := f.d.Replica(f.ctx, tx)
 		for j := 0; j < 10000; j++ {
 			if err := w.ListUser(db.DirectoryUser{ID: fmt.Sprintf("u%05d", j), DirectoryID: "dir_a", OrganizationID: "org_a",

@@ -8,7 +8,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"database/sql"
 	"errors"
 	"io"
 	"math/big"
@@ -181,7 +180,7 @@ func newMailTestDB(t *testing.T) *db.DB {
 func enqueueMailTest(t *testing.T, d *db.DB, m db.OutboxEmail) {
 	t.Helper()
 	ctx := context.Background()
-	if err := d.Tx(ctx, func(tx *sql.Tx) error { return db.EnqueueEmail(ctx, tx, m) }); err != nil {
+	if err := d.Tx(ctx, func(tx db.Tx) error { return db.EnqueueEmail(ctx, tx, m) }); err != nil {
 		t.Fatal(err)
 	}
 }

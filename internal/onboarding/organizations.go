@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -249,7 +248,7 @@ func (s *Service) InviteOrgAdmin(ctx context.Context, auth *Auth, act Actor, org
 	link = s.BaseURL + "/setup/" + tok
 	body := fmt.Sprintf("%s invited you to administer %s in Roster.\n\nCreate your admin account: %s\n\nThe link works until %s.\n",
 		act.Email, o.Name, link, expires.UTC().Format("2006-01-02 15:04 UTC"))
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx db.Tx) error {
 		return db.EnqueueEmail(ctx, tx, db.OutboxEmail{To: email, Subject: "You are invited to administer " + o.Name + " in Roster",
 			Text: body, Kind: "admin_invitation", Ref: email, OrganizationID: orgID})
 	})

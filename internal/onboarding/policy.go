@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -202,7 +201,7 @@ func (s *Service) sweepDeletedDirectories(ctx context.Context) error {
 		return err
 	}
 	for _, d := range dirs {
-		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		err := s.DB.Tx(ctx, func(tx db.Tx) error {
 			return s.newEffector(ctx, tx, "", "system", SourcePolicy).directoryDeleted(d.ID, firstNonEmpty(d.Name, d.ID))
 		})
 		if err != nil {
@@ -214,7 +213,7 @@ func (s *Service) sweepDeletedDirectories(ctx context.Context) error {
 
 func (s *Service) runScheduled(ctx context.Context, act db.ScheduledAction) (bool, error) {
 	suspended := false
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx db.Tx) error {
 		e := s.newEffector(ctx, tx, act.EventID, "system", SourcePolicy)
 		acct, err := db.AccountByIDTx(ctx, tx, act.AccountID)
 		if err != nil {

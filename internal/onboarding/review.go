@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -79,7 +78,7 @@ type ReviewDecision struct {
 // before changes nothing and reports Already.
 func (s *Service) DecideReview(ctx context.Context, act Actor, id int64, approve bool) (ReviewDecision, error) {
 	var out ReviewDecision
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx db.Tx) error {
 		it, err := db.ReviewItemByIDTx(ctx, tx, id)
 		if errors.Is(err, db.ErrNotFound) || (err == nil && !act.CanSee(it.OrganizationID)) {
 			return ErrNotFound

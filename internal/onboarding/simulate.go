@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,7 +107,7 @@ func (s *Service) Simulate(ctx context.Context, act Actor, orgID string, in Simu
 		}
 		sim.EventLabel = "Job title changed to " + title
 	}
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx db.Tx) error {
 		e := s.newEffector(ctx, tx, "simulated", "simulator", SourceDirectory)
 		if a, err := db.AccountByDirectoryUserTx(ctx, tx, u.ID); err == nil {
 			sim.Account = &a

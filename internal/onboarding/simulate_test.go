@@ -1,7 +1,6 @@
 package onboarding
 
 import (
-	"database/sql"
 	"errors"
 	"strings"
 	"testing"
@@ -14,7 +13,7 @@ import (
 func (f *policyFx) rows(table string) int {
 	f.t.Helper()
 	var n int
-	if err := f.d.Tx(f.ctx, func(tx *sql.Tx) error {
+	if err := f.d.Tx(f.ctx, func(tx db.Tx) error {
 		return tx.QueryRowContext(f.ctx, `SELECT count(*) FROM `+table).Scan(&n)
 	}); err != nil {
 		f.t.Fatal(err)
@@ -142,7 +141,7 @@ func TestReconcileEffects_BringAccountsInStep(t *testing.T) {
 	uid := f.people(1)[0]
 	f.invite([]string{uid}, nil)
 	hook := f.svc.ReconcileEffects()
-	err := f.d.Tx(f.ctx, func(tx *sql.Tx) error {
+	err := f.d.Tx(f.ctx, func(tx db.Tx) error {
 		u, err := db.ReplicaUserTx(f.ctx, tx, uid)
 		if err != nil {
 			return err

@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,11 +56,11 @@ type Syncer struct {
 	// transaction that applies it and saves the cursor, with the decoded data
 	// (nil if it could not be decoded) and the outcome (db.Outcome*). An error
 	// rolls the page back; it is retried on the next poll.
-	OnEvent func(ctx context.Context, tx *sql.Tx, ev dirsync.Event, decoded any, outcome string) error
+	OnEvent func(ctx context.Context, tx db.Tx, ev dirsync.Event, decoded any, outcome string) error
 	// OnChanges, when set, is called with the differences a load fixed in
 	// the replica (a reconcile, or a backfill's final sweep), inside the
 	// transaction that fixes them. An error rolls the page back.
-	OnChanges func(ctx context.Context, tx *sql.Tx, directoryID string, changes []db.Change) error
+	OnChanges func(ctx context.Context, tx db.Tx, directoryID string, changes []db.Change) error
 
 	initOnce sync.Once
 	mu       sync.Mutex
@@ -360,7 +359,7 @@ func (s *Syncer) noteDirectory(ctx context.Context, d dirsync.Directory) error {
 		defer l.Unlock()
 	}
 	now := s.now()
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.DB.Tx(ctx, func(tx db.Tx) error {
 		w := s.DB.Replica(ctx, tx)
 		if err := w.UpsertDirectory(directoryRow(d)); err != nil {
 			return err
@@ -412,7 +411,7 @@ func (s *Syncer) markDeleted(ctx context.Context, dirID, why string) error {
 		return nil // its worker is busy with it; the next discovery retries
 	}
 	defer l.Unlock()
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.DB.Tx(ctx, func(tx db.Tx) error {
 		w := s.DB.Replica(ctx, tx)
 		st, err := w.SyncState(dirID)
 		if err != nil && !errors.Is(err, db.ErrNotFound) {
@@ -517,7 +516,7 @@ func (s *Syncer) loadDue(st db.SyncState) (mode string, freshCursor, due bool) {
 
 func (s *Syncer) begin(ctx context.Context, st *db.SyncState, mode string, fresh bool) error {
 	startLoad(st, mode, s.now(), fresh)
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.DB.Tx(ctx, func(tx db.Tx) error {
 		w := s.DB.Replica(ctx, tx)
 		if err := w.PutSyncState(*st); err != nil {
 			return err

@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"syscall"
@@ -69,7 +68,7 @@ func benchSyncer(b *testing.B) (*Syncer, *db.DB) {
 	store := openTestDB(b, "")
 	s := NewSyncer(store, nil, quietLog())
 	ctx := context.Background()
-	err := store.Tx(ctx, func(tx *sql.Tx) error {
+	err := store.Tx(ctx, func(tx db.Tx) error {
 		w := store.Replica(ctx, tx)
 		if err := w.UpsertDirectory(db.Directory{ID: benchDir, OrganizationID: "org_bench", Name: "Bench", State: "linked"}); err != nil {
 			return err
@@ -122,7 +121,7 @@ func BenchmarkApplyEvents(b *testing.B) {
 	if err := s.loadStep(ctx, &st); err != nil {
 		b.Fatal(err)
 	}
-	err := store.Tx(ctx, func(tx *sql.Tx) error {
+	err := store.Tx(ctx, func(tx db.Tx) error {
 		w := store.Replica(ctx, tx)
 		st.Phase = db.PhaseLive
 		if err := w.BuildSearchIndex(benchDir); err != nil {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -188,7 +187,7 @@ func checkSound(t *testing.T, store *db.DB, i int) {
 	t.Helper()
 	ctx := context.Background()
 	var res string
-	err := store.Tx(ctx, func(tx *sql.Tx) error {
+	err := store.Tx(ctx, func(tx db.Tx) error {
 		if err := tx.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res); err != nil {
 			return err
 		}

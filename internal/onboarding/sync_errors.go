@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net"
 	"time"
@@ -97,7 +96,7 @@ func (s *Syncer) fail(ctx context.Context, st *db.SyncState, err error) error {
 	next := *st
 	next.LastError = describeError(kind, err, retryAt, st.LastSuccessAt)
 	next.LastErrorKind, next.LastErrorAt, next.LastPollAt = kind, now, now
-	werr := s.DB.Tx(ctx, func(tx *sql.Tx) error { return s.DB.Replica(ctx, tx).PutSyncState(next) })
+	werr := s.DB.Tx(ctx, func(tx db.Tx) error { return s.DB.Replica(ctx, tx).PutSyncState(next) })
 	if werr == nil {
 		*st = next
 	}

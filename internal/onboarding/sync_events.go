@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 
 	"roster/internal/db"
@@ -29,7 +28,7 @@ func (s *Syncer) pollPage(ctx context.Context, st *db.SyncState) (bool, error) {
 	more := len(p.Data) >= pageSize
 	next := *st
 	var tally pageTally
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx db.Tx) error {
 		next, tally = *st, pageTally{}
 		w := s.DB.Replica(ctx, tx)
 		// The statements of the page (the replica's and the account hook's)
@@ -76,7 +75,7 @@ func (s *Syncer) ApplyEvents(ctx context.Context, dirID string, events []dirsync
 	if err != nil {
 		return err
 	}
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.DB.Tx(ctx, func(tx db.Tx) error {
 		w := s.DB.Replica(ctx, tx)
 		var tally pageTally
 		for _, ev := range events {

@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -281,7 +280,7 @@ func loadPaged[T any](ctx context.Context, s *Syncer, st *db.SyncState,
 // only once committed.
 func (s *Syncer) commitLoad(ctx context.Context, st *db.SyncState, fn func(w *db.ReplicaWriter, next *db.SyncState) ([]db.Change, error)) error {
 	next := *st
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx db.Tx) error {
 		w := s.DB.Replica(ctx, tx)
 		changes, err := fn(w, &next)
 		if err != nil {

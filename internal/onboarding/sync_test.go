@@ -226,7 +226,7 @@ func TestSyncer_DuplicatedReorderedAndStaleEvents(t *testing.T) {
 	before, _ := store.SyncState(ctx, dir)
 
 	var hookOutcomes []string
-	s.OnEvent = func(_ context.Context, tx *sql.Tx, ev dirsync.Event, decoded any, outcome string) error {
+	s.OnEvent = func(_ context.Context, tx db.Tx, ev dirsync.Event, decoded any, outcome string) error {
 		if tx == nil || (decoded == nil) != (outcome == db.OutcomeFailed) {
 			t.Errorf("hook got tx %v, decoded %v", tx, decoded)
 		}
@@ -298,7 +298,7 @@ func TestSyncer_ReconcileFixesAndRecordsDifferences(t *testing.T) {
 	// name, a membership that does not exist and a user that does not exist.
 	lost, renamed := st.Users[1], st.Users[2]
 	snap, _ := store.Snapshot(ctx, dir)
-	err := store.Tx(ctx, func(tx *sql.Tx) error {
+	err := store.Tx(ctx, func(tx db.Tx) error {
 		w := store.Replica(ctx, tx)
 		for _, u := range snap.Users {
 			switch u.ID {
