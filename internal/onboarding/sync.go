@@ -540,13 +540,9 @@ func (s *Syncer) catchUp(ctx context.Context, st *db.SyncState) error {
 			return s.fail(ctx, st, err)
 		}
 	}
-	for st.Phase == db.PhaseLive {
-		more, err := s.pollPage(ctx, st)
-		if err != nil {
+	if st.Phase == db.PhaseLive {
+		if err := s.pollEvents(ctx, st); err != nil {
 			return s.fail(ctx, st, err)
-		}
-		if !more {
-			break
 		}
 	}
 	if st.Phase == db.PhaseDeleted {

@@ -11,32 +11,85 @@ import (
 // pageTally counts the outcomes of one page of events for the metrics.
 type pageTally struct{ applied, duplicate, stale, failed int }
 
-// pollPage reads the next page of the directory's events after its cursor
-// and applies it, saving the cursor and counters in the same transaction.
-// It reports whether more events may be waiting.
-func (s *Syncer) pollPage(ctx context.Context, st *db.SyncState) (bool, error) {
-	o := dirsync.ListEventsOptions{Events: dirsync.DsyncEventTypes, Limit: pageSize, OrganizationID: st.OrganizationID}
-	if st.EventsCursor != "" {
-		o.After = st.EventsCursor
-	} else {
-		o.RangeStart = st.EventsSince
-	}
+// eventPage is one page of a directory's events, each decoded (or with the
+// reason it could not be).
+type eventPage struct {
+	events  []dirsync.Event
+	decoded []any
+	derrs   []error
+}
+
+// fetchEvents lists and decodes the page of events o asks for.
+func (s *Syncer) fetchEvents(ctx context.Context, o dirsync.ListEventsOptions) (eventPage, error) {
 	p, err := s.API.ListEvents(ctx, o)
 	if err != nil {
-		return false, err
+		return eventPage{}, err
 	}
-	more := len(p.Data) >= pageSize
+	page := eventPage{events: p.Data, decoded: make([]any, len(p.Data)), derrs: make([]error, len(p.Data))}
+	for i, ev := range p.Data {
+		page.decoded[i], page.derrs[i] = ev.Decode()
+	}
+	return page, nil
+}
+
+// pollEvents applies the directory's events after its cursor, a page per
+// transaction, until it reaches the end of the stream. While a page is
+// written, the next one is listed and decoded (from the last event of the
+// page being written, the cursor it saves): the writer never waits for the
+// API when more events are waiting. A page that fails leaves the cursor
+// before it; the page fetched ahead of it is dropped.
+func (s *Syncer) pollEvents(ctx context.Context, st *db.SyncState) error {
+	type fetched struct {
+		page eventPage
+		err  error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fetch := func(after string) <-chan fetched {
+		o := dirsync.ListEventsOptions{Events: dirsync.DsyncEventTypes, Limit: pageSize, OrganizationID: st.OrganizationID}
+		if after != "" {
+			o.After = after
+		} else {
+			o.RangeStart = st.EventsSince
+		}
+		ch := make(chan fetched, 1)
+		go func() {
+			p, err := s.fetchEvents(ctx, o)
+			ch <- fetched{p, err}
+		}()
+		return ch
+	}
+	next := fetch(st.EventsCursor)
+	for {
+		f := <-next
+		if f.err != nil {
+			return f.err
+		}
+		more := len(f.page.events) >= pageSize
+		if more {
+			next = fetch(f.page.events[len(f.page.events)-1].ID)
+		}
+		more, err := s.applyPage(ctx, st, f.page, more)
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// applyPage applies one page of events, saving the cursor and counters in
+// the same transaction. It reports whether more events may be waiting.
+func (s *Syncer) applyPage(ctx context.Context, st *db.SyncState, p eventPage, more bool) (bool, error) {
 	next := *st
 	var tally pageTally
-	err = s.DB.Tx(ctx, func(tx db.Tx) error {
+	err := s.DB.Tx(ctx, func(tx db.Tx) error {
 		next, tally = *st, pageTally{}
 		w := s.DB.Replica(ctx, tx)
 		// The statements of the page (the replica's and the account hook's)
 		// run without ctx's cancellation, which go-sqlite3 watches with extra
 		// work per statement; cancelling ctx still rolls the page back.
 		ctx := context.WithoutCancel(ctx)
-		for _, ev := range p.Data {
-			if err := s.applyEvent(ctx, w, &next, ev, &tally); err != nil {
+		for i, ev := range p.events {
+			if err := s.applyEvent(ctx, w, &next, ev, p.decoded[i], p.derrs[i], &tally); err != nil {
 				return err
 			}
 			next.EventsCursor = ev.ID
@@ -79,7 +132,8 @@ func (s *Syncer) ApplyEvents(ctx context.Context, dirID string, events []dirsync
 		w := s.DB.Replica(ctx, tx)
 		var tally pageTally
 		for _, ev := range events {
-			if err := s.applyEvent(ctx, w, &st, ev, &tally); err != nil {
+			decoded, derr := ev.Decode()
+			if err := s.applyEvent(ctx, w, &st, ev, decoded, derr, &tally); err != nil {
 				return err
 			}
 		}
@@ -108,8 +162,7 @@ func eventDirectory(decoded any) string {
 // (duplicate) or describes older data than the replica holds (stale), and
 // records it. Events of other directories of the same organisation are
 // left to their own directory.
-func (s *Syncer) applyEvent(ctx context.Context, w *db.ReplicaWriter, st *db.SyncState, ev dirsync.Event, tally *pageTally) error {
-	decoded, derr := ev.Decode()
+func (s *Syncer) applyEvent(ctx context.Context, w *db.ReplicaWriter, st *db.SyncState, ev dirsync.Event, decoded any, derr error, tally *pageTally) error {
 	if derr == nil {
 		if d := eventDirectory(decoded); d != "" && d != st.DirectoryID {
 			if ev.Event == "dsync.activated" {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -576,4 +577,60 @@ func TestProgress(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSyncer_PageFailsWhileNextIsFetched: the sync lists the next page of
+// events while it writes the current one. When a page fails, the pages
+// before it stay applied, the cursor stays at the end of the last of them,
+// and the page fetched ahead is dropped: the next sync applies every
+// remaining event once, none twice and none lost.
+func TestSyncer_PageFailsWhileNextIsFetched(t *testing.T) {
+	ts := startSandbox(t, sandbox.Options{Preset: sandbox.PresetSmall, Seed: 5})
+	store := openTestDB(t, "")
+	s := newTestSyncer(t, ts, store, nil)
+	syncUntil(t, s, 1)
+	dir := ts.sb.State().Directories[0].ID
+	ctx := context.Background()
+	before, err := store.SyncState(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := int64(0) // re-orgs of the small preset's people: over three pages of events
+	for total < 3*pageSize+30 {
+		var res struct {
+			Events int64 `json:"events"`
+		}
+		ts.control(t, http.MethodPost, "/_sandbox/scenarios/reorg", map[string]any{"directory_id": dir, "count": 10}, &res)
+		if res.Events == 0 {
+			t.Fatal("the re-org emitted no event")
+		}
+		total += res.Events
+	}
+	var seen atomic.Int64
+	s.OnEvent = func(ctx context.Context, tx db.Tx, ev dirsync.Event, decoded any, outcome string) error {
+		if seen.Add(1) == 150 { // in the second page, while the third is fetched
+			return fmt.Errorf("crash on %s", ev.ID)
+		}
+		return nil
+	}
+	if err := s.SyncDirectory(ctx, dir); err == nil {
+		t.Fatalf("the sync with a failing second page succeeded after %d events", seen.Load())
+	}
+	mid, err := store.SyncState(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mid.EventsApplied - before.EventsApplied; got != pageSize {
+		t.Errorf("after the failure %d events applied, want the first page's %d", got, pageSize)
+	}
+	s.OnEvent = nil
+	syncUntil(t, s, 1)
+	after, err := store.SyncState(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, dup := after.EventsApplied-before.EventsApplied, after.EventsDuplicate-before.EventsDuplicate; got != total || dup != 0 {
+		t.Errorf("applied %d events (%d duplicates), want %d and none", got, dup, total)
+	}
+	requireEqual(t, store, ts)
 }
