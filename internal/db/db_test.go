@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,10 @@ func TestOpen_PragmasAndMigrations(t *testing.T) {
 	var mode string
 	if err := d.w.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 		t.Fatalf("journal_mode = %q (%v), want wal", mode, err)
+	}
+	var ckpt int
+	if err := d.w.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&ckpt); err != nil || ckpt != 10000 {
+		t.Fatalf("wal_autocheckpoint = %d (%v), want 10000", ckpt, err)
 	}
 	var fk int
 	if err := d.r.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
@@ -183,5 +188,56 @@ func TestMigrate_0011KeepsMemberships(t *testing.T) {
 	var cols int
 	if err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('directory_memberships') WHERE name = 'directory_id'`).Scan(&cols); err != nil || cols != 0 {
 		t.Fatalf("directory_id column still there (%d, %v)", cols, err)
+	}
+}
+
+// TestTx_RollsBackOnErrorPanicAndCancel: a transaction commits only when
+// its function succeeds and its context is not done. An error, a panic or
+// a context cancelled while statements that ignore it run leave nothing
+// written, and the writer connection is free for the next transaction.
+func TestTx_RollsBackOnErrorPanicAndCancel(t *testing.T) {
+	d := openTest(t)
+	ctx := context.Background()
+	put := func(ctx context.Context, k string) func(tx Tx) error {
+		return func(tx Tx) error {
+			_, err := tx.ExecContext(context.WithoutCancel(ctx), `INSERT INTO settings(key, value) VALUES (?, 'v')`, k)
+			return err
+		}
+	}
+	has := func(k string) bool {
+		t.Helper()
+		var n int
+		if err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM settings WHERE key = ?`, k).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	boom := errors.New("boom")
+	if err := d.Tx(ctx, func(tx Tx) error { _ = put(ctx, "failed")(tx); return boom }); !errors.Is(err, boom) {
+		t.Errorf("Tx = %v, want boom", err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic did not reach the caller")
+			}
+		}()
+		_ = d.Tx(ctx, func(tx Tx) error { _ = put(ctx, "panicked")(tx); panic("boom") })
+	}()
+	cctx, cancel := context.WithCancel(ctx)
+	err := d.Tx(cctx, func(tx Tx) error {
+		cancel()
+		return put(cctx, "cancelled")(tx)
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Tx with a cancelled context = %v, want context.Canceled", err)
+	}
+	for _, k := range []string{"failed", "panicked", "cancelled"} {
+		if has(k) {
+			t.Errorf("the %s transaction was committed", k)
+		}
+	}
+	if err := d.Tx(ctx, put(ctx, "committed")); err != nil || !has("committed") {
+		t.Fatalf("a transaction after them: %v, committed %v", err, has("committed"))
 	}
 }

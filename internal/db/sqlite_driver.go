@@ -43,10 +43,23 @@ import (
 const driverName = "sqlite3_roster"
 
 func init() {
-	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: enableQPSG})
+	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: onConnect})
 }
 
-// enableQPSG is the driver's connect hook.
+// onConnect is the driver's connect hook: QPSG on, and the WAL checkpointed
+// every 10,000 pages instead of 1,000 (measured +50% on bulk writes:
+// backfill, event batches; only the writer commits, so only it checkpoints).
+// Not DSN parameters in go-sqlite3; set here, every connection the pool
+// opens has them, also one opened again after a bad one was dropped.
+func onConnect(c *sqlite3.SQLiteConn) error {
+	if err := enableQPSG(c); err != nil {
+		return err
+	}
+	_, err := c.Exec(`PRAGMA wal_autocheckpoint = 10000`, nil)
+	return err
+}
+
+// enableQPSG turns on the query planner stability guarantee.
 func enableQPSG(c *sqlite3.SQLiteConn) error {
 	on, err := plannerStability(c, 1)
 	if err == nil && on != 1 {
