@@ -307,7 +307,7 @@ func (d *DB) searchWalks(ctx context.Context, f UserFilter, s searchStrategy) (b
 func userQueryWith(f UserFilter, walk bool) (from, where string, args []any, sk, id string) {
 	var conds []string
 	if f.GroupID != "" {
-		// A group's members in name order walk the membership index and
+		// A group's members in name order walk the membership table's key and
 		// find each member in the people list's index by its whole key
 		// (directory, sort key, id): one lookup in an index that carries
 		// the listed columns, instead of the id index and then the table.
@@ -316,8 +316,7 @@ func userQueryWith(f UserFilter, walk bool) (from, where string, args []any, sk,
 		// random pages: p50 1.2-1.7 → 0.58 ms, p99 2.8-8.6 → 1.2-1.7 ms.
 		// CROSS JOIN and "+" pin that plan: SQLite 3.40 (the sqlite3 shell
 		// here) otherwise turned the page's position on m into a range over
-		// the whole directory's sort keys, 1.3 s a page. (No INDEXED BY: a
-		// first load leaves the index out for a while, DeferIndexes.)
+		// the whole directory's sort keys, 1.3 s a page.
 		from = `directory_memberships m CROSS JOIN directory_users u
 			ON u.sort_key = +m.user_sort_key AND u.id = +m.user_id`
 		conds = append(conds, `m.group_id = ?`, `u.directory_id = ?`)

@@ -109,6 +109,9 @@ type ReplicaWriter struct {
 	ctx context.Context
 	tx  Tx
 	now string
+	// pairIndex: whether directory_memberships_user exists (1), is left
+	// out for a first load (-1), or was not looked up yet (0).
+	pairIndex int8
 }
 
 // Replica returns a writer bound to tx.
@@ -501,11 +504,30 @@ const addMemberSQL = `INSERT INTO directory_memberships (group_id, user_id, user
 	ON CONFLICT(group_id, user_id) DO UPDATE SET user_sort_key = excluded.user_sort_key, seen_gen = excluded.seen_gen
 	WHERE directory_memberships.user_sort_key <> excluded.user_sort_key OR directory_memberships.seen_gen <> excluded.seen_gen`
 
+// firstLoadMemberSQL stores a membership while the (member, group) index
+// is left out (DeferIndexes): a page listed again after a restart is
+// skipped; the same pair under another sort key (a rename between the two
+// listings) is removed when the index is built (ensureIndexes).
+const firstLoadMemberSQL = `INSERT INTO directory_memberships (group_id, user_id, user_sort_key, seen_gen)
+	VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`
+
 // StoreMembership stores a membership as listed during a backfill of
 // generation gen: ListMembership without the read that tells whether it is
 // new, which only a reconcile needs.
 func (w *ReplicaWriter) StoreMembership(m Membership, gen int64) error {
-	if _, err := w.exec(addMemberSQL, m.GroupID, m.UserID, m.UserSortKey, gen); err != nil {
+	q := addMemberSQL
+	if w.pairIndex == 0 {
+		var found bool
+		if err := w.tx.QueryRowContext(w.ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master
+			WHERE type = 'index' AND name = 'directory_memberships_user')`).Scan(&found); err != nil {
+			return fmt.Errorf("db: read schema: %w", err)
+		}
+		w.pairIndex = map[bool]int8{true: 1, false: -1}[found]
+	}
+	if w.pairIndex < 0 {
+		q = firstLoadMemberSQL
+	}
+	if _, err := w.exec(q, m.GroupID, m.UserID, m.UserSortKey, gen); err != nil {
 		return fmt.Errorf("db: store membership %s/%s: %w", m.GroupID, m.UserID, err)
 	}
 	return nil
@@ -623,24 +645,30 @@ type LoadIndexes struct {
 	indexes []loadIndex
 }
 
-type loadIndex struct{ name, columns string }
+type loadIndex struct {
+	name, columns string
+	unique        bool
+}
 
 // The definitions are the migrations' (a test compares them).
 var (
 	// PeopleIndexes: the people list's index (migration 0010).
 	PeopleIndexes = LoadIndexes{"directory_users", []loadIndex{{"directory_users_list",
-		"directory_id, sort_key, id, deleted_at, state, email, first_name, last_name, name, job_title, department"}}}
-	// MembershipIndexes: a person's groups and a group's members by name
-	// (migration 0002).
+		"directory_id, sort_key, id, deleted_at, state, email, first_name, last_name, name, job_title, department", false}}}
+	// MembershipIndexes: a person's groups, one row per pair (migration
+	// 0012; a group's members by name are the table's own key).
 	MembershipIndexes = LoadIndexes{"directory_memberships", []loadIndex{
-		{"directory_memberships_user", "user_id, group_id"},
-		{"directory_memberships_group_sort", "group_id, user_sort_key, user_id"}}}
+		{"directory_memberships_user", "user_id, group_id", true}}}
 )
 
 func (l LoadIndexes) createSQL() []string {
 	out := make([]string, len(l.indexes))
 	for i, ix := range l.indexes {
-		out[i] = "CREATE INDEX IF NOT EXISTS " + ix.name + " ON " + l.table + "(" + ix.columns + ")"
+		kind := "INDEX"
+		if ix.unique {
+			kind = "UNIQUE INDEX"
+		}
+		out[i] = "CREATE " + kind + " IF NOT EXISTS " + ix.name + " ON " + l.table + "(" + ix.columns + ")"
 	}
 	return out
 }
@@ -661,18 +689,44 @@ func (w *ReplicaWriter) DeferIndexes(l LoadIndexes) (bool, error) {
 			return false, fmt.Errorf("db: defer index %s: %w", ix.name, err)
 		}
 	}
+	w.pairIndex = 0
 	return true, nil
 }
 
 // EnsureIndexes builds those of l's indexes that are missing.
 func (w *ReplicaWriter) EnsureIndexes(l LoadIndexes) error {
+	w.pairIndex = 0
 	return ensureIndexes(w.ctx, w.tx, l)
 }
 
+// dedupeMembersSQL keeps one row per (group, member) pair before the
+// unique index is built: a member listed twice under two sort keys keeps
+// the greater (the next rename event sets it right in any case).
+const dedupeMembersSQL = `DELETE FROM directory_memberships WHERE (group_id, user_sort_key, user_id) IN (
+	SELECT m.group_id, m.user_sort_key, m.user_id FROM directory_memberships m
+	JOIN (SELECT group_id, user_id, max(user_sort_key) AS keep FROM directory_memberships
+		GROUP BY group_id, user_id HAVING count(*) > 1) d
+	ON d.group_id = m.group_id AND d.user_id = m.user_id AND m.user_sort_key <> d.keep)`
+
 func ensureIndexes(ctx context.Context, x interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, l LoadIndexes) error {
-	for _, q := range l.createSQL() {
+	for i, q := range l.createSQL() {
+		ix := l.indexes[i]
+		if ix.unique && l.table == "directory_memberships" {
+			var found bool
+			if err := x.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?)`,
+				ix.name).Scan(&found); err != nil {
+				return fmt.Errorf("db: read schema: %w", err)
+			}
+			if found {
+				continue
+			}
+			if _, err := x.ExecContext(ctx, dedupeMembersSQL); err != nil {
+				return fmt.Errorf("db: remove duplicate memberships: %w", err)
+			}
+		}
 		if _, err := x.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("db: build index on %s: %w", l.table, err)
 		}
