@@ -517,12 +517,14 @@ const firstLoadMemberSQL = `INSERT INTO directory_memberships (group_id, user_id
 func (w *ReplicaWriter) StoreMembership(m Membership, gen int64) error {
 	q := addMemberSQL
 	if w.pairIndex == 0 {
-		var found bool
-		if err := w.tx.QueryRowContext(w.ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master
-			WHERE type = 'index' AND name = 'directory_memberships_user')`).Scan(&found); err != nil {
-			return fmt.Errorf("db: read schema: %w", err)
+		found, err := indexExists(w.ctx, w.tx, "directory_memberships_user")
+		if err != nil {
+			return err
 		}
-		w.pairIndex = map[bool]int8{true: 1, false: -1}[found]
+		w.pairIndex = -1
+		if found {
+			w.pairIndex = 1
+		}
 	}
 	if w.pairIndex < 0 {
 		q = firstLoadMemberSQL
@@ -648,17 +650,20 @@ type LoadIndexes struct {
 type loadIndex struct {
 	name, columns string
 	unique        bool
+	// dedupe, if set, removes the rows a unique index would refuse; it
+	// runs before the index is built.
+	dedupe string
 }
 
 // The definitions are the migrations' (a test compares them).
 var (
 	// PeopleIndexes: the people list's index (migration 0010).
 	PeopleIndexes = LoadIndexes{"directory_users", []loadIndex{{"directory_users_list",
-		"directory_id, sort_key, id, deleted_at, state, email, first_name, last_name, name, job_title, department", false}}}
+		"directory_id, sort_key, id, deleted_at, state, email, first_name, last_name, name, job_title, department", false, ""}}}
 	// MembershipIndexes: a person's groups, one row per pair (migration
 	// 0012; a group's members by name are the table's own key).
 	MembershipIndexes = LoadIndexes{"directory_memberships", []loadIndex{
-		{"directory_memberships_user", "user_id, group_id", true}}}
+		{"directory_memberships_user", "user_id, group_id", true, dedupeMembersSQL}}}
 )
 
 func (l LoadIndexes) createSQL() []string {
@@ -699,6 +704,18 @@ func (w *ReplicaWriter) EnsureIndexes(l LoadIndexes) error {
 	return ensureIndexes(w.ctx, w.tx, l)
 }
 
+// indexExists reports whether the schema has the index name.
+func indexExists(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, name string) (bool, error) {
+	var found bool
+	if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?)`,
+		name).Scan(&found); err != nil {
+		return false, fmt.Errorf("db: read schema: %w", err)
+	}
+	return found, nil
+}
+
 // dedupeMembersSQL keeps one row per (group, member) pair before the
 // unique index is built: a member listed twice under two sort keys keeps
 // the greater (the next rename event sets it right in any case).
@@ -713,18 +730,16 @@ func ensureIndexes(ctx context.Context, x interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, l LoadIndexes) error {
 	for i, q := range l.createSQL() {
-		ix := l.indexes[i]
-		if ix.unique && l.table == "directory_memberships" {
-			var found bool
-			if err := x.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?)`,
-				ix.name).Scan(&found); err != nil {
-				return fmt.Errorf("db: read schema: %w", err)
+		if ix := l.indexes[i]; ix.dedupe != "" {
+			found, err := indexExists(ctx, x, ix.name)
+			if err != nil {
+				return err
 			}
 			if found {
 				continue
 			}
-			if _, err := x.ExecContext(ctx, dedupeMembersSQL); err != nil {
-				return fmt.Errorf("db: remove duplicate memberships: %w", err)
+			if _, err := x.ExecContext(ctx, ix.dedupe); err != nil {
+				return fmt.Errorf("db: remove rows index %s refuses: %w", ix.name, err)
 			}
 		}
 		if _, err := x.ExecContext(ctx, q); err != nil {
