@@ -504,18 +504,21 @@ const addMemberSQL = `INSERT INTO directory_memberships (group_id, user_id, user
 	ON CONFLICT(group_id, user_id) DO UPDATE SET user_sort_key = excluded.user_sort_key, seen_gen = excluded.seen_gen
 	WHERE directory_memberships.user_sort_key <> excluded.user_sort_key OR directory_memberships.seen_gen <> excluded.seen_gen`
 
-// firstLoadMemberSQL stores a membership while the (member, group) index
-// is left out (DeferIndexes): a page listed again after a restart is
-// skipped; the same pair under another sort key (a rename between the two
-// listings) is removed when the index is built (ensureIndexes).
-const firstLoadMemberSQL = `INSERT INTO directory_memberships (group_id, user_id, user_sort_key, seen_gen)
+// looseMemberSQL stores a membership while the (member, group) index is
+// left out for a first load (DeferIndexes): without that index there is no
+// pair to upsert on, so a row already there with the same sort key is kept
+// as it is, and the same pair under another sort key (renamed between two
+// listings, or added by an event of another directory meanwhile) is
+// resolved when the index is built (dedupeMembersSQL).
+const looseMemberSQL = `INSERT INTO directory_memberships (group_id, user_id, user_sort_key, seen_gen)
 	VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`
 
-// StoreMembership stores a membership as listed during a backfill of
-// generation gen: ListMembership without the read that tells whether it is
-// new, which only a reconcile needs.
-func (w *ReplicaWriter) StoreMembership(m Membership, gen int64) error {
-	q := addMemberSQL
+// storeMember writes a membership: the upsert on the (member, group)
+// index, or looseMemberSQL while a first load has it left out. Every
+// membership write goes through here: a live directory's events and
+// another directory's reconcile may write while a first load has the
+// index out, and the upsert would then fail for want of its target.
+func (w *ReplicaWriter) storeMember(m Membership, gen int64) error {
 	if w.pairIndex == 0 {
 		found, err := indexExists(w.ctx, w.tx, "directory_memberships_user")
 		if err != nil {
@@ -526,10 +529,19 @@ func (w *ReplicaWriter) StoreMembership(m Membership, gen int64) error {
 			w.pairIndex = 1
 		}
 	}
+	q := addMemberSQL
 	if w.pairIndex < 0 {
-		q = firstLoadMemberSQL
+		q = looseMemberSQL
 	}
-	if _, err := w.exec(q, m.GroupID, m.UserID, m.UserSortKey, gen); err != nil {
+	_, err := w.exec(q, m.GroupID, m.UserID, m.UserSortKey, gen)
+	return err
+}
+
+// StoreMembership stores a membership as listed during a backfill of
+// generation gen: ListMembership without the read that tells whether it is
+// new, which only a reconcile needs.
+func (w *ReplicaWriter) StoreMembership(m Membership, gen int64) error {
+	if err := w.storeMember(m, gen); err != nil {
 		return fmt.Errorf("db: store membership %s/%s: %w", m.GroupID, m.UserID, err)
 	}
 	return nil
@@ -543,7 +555,7 @@ func (w *ReplicaWriter) ListMembership(m Membership, gen int64) (bool, error) {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return false, fmt.Errorf("db: read membership: %w", err)
 	}
-	if _, err := w.exec(addMemberSQL, m.GroupID, m.UserID, m.UserSortKey, gen); err != nil {
+	if err := w.storeMember(m, gen); err != nil {
 		return false, fmt.Errorf("db: store membership %s/%s: %w", m.GroupID, m.UserID, err)
 	}
 	return one == 0, nil
@@ -567,7 +579,7 @@ func (w *ReplicaWriter) AddMembership(m Membership, gen int64) (string, error) {
 	if key.Valid {
 		m.UserSortKey = key.String
 	}
-	if _, err := w.exec(addMemberSQL, m.GroupID, m.UserID, m.UserSortKey, gen); err != nil {
+	if err := w.storeMember(m, gen); err != nil {
 		return "", fmt.Errorf("db: add membership %s/%s: %w", m.GroupID, m.UserID, err)
 	}
 	return OutcomeApplied, nil
@@ -717,13 +729,18 @@ func indexExists(ctx context.Context, q interface {
 }
 
 // dedupeMembersSQL keeps one row per (group, member) pair before the
-// unique index is built: a member listed twice under two sort keys keeps
-// the greater (the next rename event sets it right in any case).
+// unique index is built: the one whose sort key is the stored user's, else
+// the greatest (the next rename event sets it right).
 const dedupeMembersSQL = `DELETE FROM directory_memberships WHERE (group_id, user_sort_key, user_id) IN (
-	SELECT m.group_id, m.user_sort_key, m.user_id FROM directory_memberships m
-	JOIN (SELECT group_id, user_id, max(user_sort_key) AS keep FROM directory_memberships
-		GROUP BY group_id, user_id HAVING count(*) > 1) d
-	ON d.group_id = m.group_id AND d.user_id = m.user_id AND m.user_sort_key <> d.keep)`
+	SELECT group_id, user_sort_key, user_id FROM (
+		SELECT m.group_id, m.user_sort_key, m.user_id, row_number() OVER (
+			PARTITION BY m.group_id, m.user_id
+			ORDER BY m.user_sort_key IS (SELECT u.sort_key FROM directory_users u WHERE u.id = m.user_id) DESC,
+				m.user_sort_key DESC) AS n
+		FROM directory_memberships m
+		JOIN (SELECT group_id, user_id FROM directory_memberships GROUP BY group_id, user_id HAVING count(*) > 1) d
+			ON d.group_id = m.group_id AND d.user_id = m.user_id)
+	WHERE n > 1)`
 
 func ensureIndexes(ctx context.Context, x interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)

@@ -407,6 +407,7 @@ func TestLoadIndexesDeferredOnlyWhileEmpty(t *testing.T) {
 		flat := strings.Join(strings.Fields(strings.Replace(q.String, "IF NOT EXISTS ", "", 1)), " ")
 		return strings.NewReplacer("( ", "(", " )", ")").Replace(flat)
 	}
+	storedKey := UserSortKey("Ada", "Lovelace", "", "Ada@example.com")
 	for _, tc := range []struct {
 		l    LoadIndexes
 		fill func(w *ReplicaWriter) error
@@ -415,13 +416,20 @@ func TestLoadIndexesDeferredOnlyWhileEmpty(t *testing.T) {
 		{MembershipIndexes, func(w *ReplicaWriter) error {
 			// Without the pair index, the same member listed again under
 			// another sort key (renamed between two listings) makes a second
-			// row, which building the index removes.
-			for _, key := range []string{"lovelace", "lovelace", "lovelace2"} {
+			// row, which building the index removes, keeping the stored
+			// user's key (u1 is stored by the people case above).
+			for _, key := range []string{"lovelace", "lovelace", storedKey, "lovelace2"} {
 				if err := w.StoreMembership(Membership{GroupID: "g1", UserID: "u1", UserSortKey: key}, 1); err != nil {
 					return err
 				}
 			}
-			return nil
+			// A live directory's event and another directory's reconcile
+			// may add memberships meanwhile: they must not fail.
+			if _, err := w.AddMembership(Membership{GroupID: "g2", UserID: "u1"}, 1); err != nil {
+				return err
+			}
+			_, err := w.ListMembership(Membership{GroupID: "g3", UserID: "u1", UserSortKey: storedKey}, 1)
+			return err
 		}},
 	} {
 		t.Run(tc.l.table, func(t *testing.T) {
@@ -453,6 +461,12 @@ func TestLoadIndexesDeferredOnlyWhileEmpty(t *testing.T) {
 				}
 			}
 			if tc.l.table == "directory_memberships" {
+				var pairs string
+				if err := d.r.QueryRowContext(ctx, `SELECT group_concat(group_id || '=' || (user_sort_key = ?), ' ')
+					FROM (SELECT * FROM directory_memberships WHERE user_id = 'u1' ORDER BY group_id)`, storedKey).Scan(&pairs); err != nil ||
+					pairs != "g1=1 g2=1 g3=1" {
+					t.Fatalf("memberships of u1 after the index was built: %q (%v), want one per group, with the stored key", pairs, err)
+				}
 				// With the index, storing the pair again updates its row.
 				write(t, d, func(w *ReplicaWriter) error {
 					return w.StoreMembership(Membership{GroupID: "g1", UserID: "u1", UserSortKey: "byron"}, 2)
