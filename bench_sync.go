@@ -199,7 +199,8 @@ func (b *bench) events(ctx context.Context) error {
 	syncer := onboarding.NewSyncer(b.store, client, b.syncLog())
 	// As in main: each event also reaches the accounts it concerns (the
 	// invite scenario before this one created 10,000 of them).
-	app := &onboarding.Service{DB: b.store, Log: b.syncLog(), BaseURL: "http://127.0.0.1"}
+	// The emails get their HTML part as the app's do.
+	app := &onboarding.Service{DB: b.store, Log: b.syncLog(), BaseURL: "http://127.0.0.1", InvitationHTML: invitationHTML}
 	syncer.OnEvent = app.AccountEffects()
 	syncer.OnChanges = app.ReconcileEffects()
 	cpu0, io0 := cpuTime(), ioCount()
@@ -281,7 +282,8 @@ func (b *bench) invite(ctx context.Context) error {
 	if _, err := b.store.SelectUsers(ctx, act.AdminID, "", ids); err != nil {
 		return err
 	}
-	app := &onboarding.Service{DB: b.store, Log: b.syncLog(), BaseURL: "http://127.0.0.1"}
+	// The emails get their HTML part as the app's do.
+	app := &onboarding.Service{DB: b.store, Log: b.syncLog(), BaseURL: "http://127.0.0.1", InvitationHTML: invitationHTML}
 	cpu0 := cpuTime()
 	t0 := time.Now()
 	rv, err := app.Review(ctx, act)

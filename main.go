@@ -138,9 +138,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) 
 
 	client := dirsync.New(dirsync.Config{BaseURL: baseURL, APIKey: apiKey, UserAgent: "roster/" + dirsync.Version})
 	app := &onboarding.Service{DB: store, Log: log, BaseURL: cfg.BaseURL, Demo: cfg.Demo(), InviteTTL: cfg.InviteTTL, WorkOS: client,
-		InvitationHTML: func(e onboarding.InvitationEmail) (string, error) {
-			return views.RenderInvitationEmail(views.InvitationEmailVM(e))
-		}}
+		InvitationHTML: invitationHTML}
 	syncer := onboarding.NewSyncer(store, client, log.With("component", "sync"))
 	syncer.Interval = cfg.SyncInterval
 	syncer.OnEvent = app.AccountEffects() // account changes commit with the replica change and the cursor
@@ -219,6 +217,12 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) 
 
 // ensureAdmin makes sure someone can sign in, and says how. It returns the
 // hint to show under the sign-in form in demo mode.
+// invitationHTML renders the HTML part of an invitation email with the
+// views (onboarding composes the rest).
+func invitationHTML(e onboarding.InvitationEmail) (string, error) {
+	return views.RenderInvitationEmail(views.InvitationEmailVM(e))
+}
+
 func ensureAdmin(ctx context.Context, cfg config, auth *onboarding.Auth, stdout io.Writer) (string, error) {
 	if cfg.AdminEmail != "" {
 		created, err := auth.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
