@@ -198,46 +198,79 @@ func TestMigrate_0011KeepsMemberships(t *testing.T) {
 func TestTx_RollsBackOnErrorPanicAndCancel(t *testing.T) {
 	d := openTest(t)
 	ctx := context.Background()
-	put := func(ctx context.Context, k string) func(tx Tx) error {
-		return func(tx Tx) error {
-			_, err := tx.ExecContext(context.WithoutCancel(ctx), `INSERT INTO settings(key, value) VALUES (?, 'v')`, k)
-			return err
-		}
-	}
-	has := func(k string) bool {
-		t.Helper()
-		var n int
-		if err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM settings WHERE key = ?`, k).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n == 1
-	}
-	boom := errors.New("boom")
-	if err := d.Tx(ctx, func(tx Tx) error { _ = put(ctx, "failed")(tx); return boom }); !errors.Is(err, boom) {
-		t.Errorf("Tx = %v, want boom", err)
-	}
-	func() {
-		defer func() {
-			if recover() == nil {
-				t.Error("the panic did not reach the caller")
+	// BulkTx keeps its temporary data in memory (temp_store 2) and leaves
+	// the writer as it found it (0), whatever the outcome; Tx never
+	// changes it.
+	for name, c := range map[string]struct {
+		run       func(context.Context, func(Tx) error) error
+		tempStore int
+	}{"Tx": {d.Tx, 0}, "BulkTx": {d.BulkTx, 2}} {
+		t.Run(name, func(t *testing.T) {
+			tempStore := func(q interface {
+				QueryRowContext(context.Context, string, ...any) *sql.Row
+			}) int {
+				t.Helper()
+				var n int
+				if err := q.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
 			}
-		}()
-		_ = d.Tx(ctx, func(tx Tx) error { _ = put(ctx, "panicked")(tx); panic("boom") })
-	}()
-	cctx, cancel := context.WithCancel(ctx)
-	err := d.Tx(cctx, func(tx Tx) error {
-		cancel()
-		return put(cctx, "cancelled")(tx)
-	})
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("Tx with a cancelled context = %v, want context.Canceled", err)
-	}
-	for _, k := range []string{"failed", "panicked", "cancelled"} {
-		if has(k) {
-			t.Errorf("the %s transaction was committed", k)
-		}
-	}
-	if err := d.Tx(ctx, put(ctx, "committed")); err != nil || !has("committed") {
-		t.Fatalf("a transaction after them: %v, committed %v", err, has("committed"))
+			put := func(ctx context.Context, k string) func(tx Tx) error {
+				return func(tx Tx) error {
+					if got := tempStore(tx); got != c.tempStore {
+						t.Errorf("temp_store in the transaction = %d, want %d", got, c.tempStore)
+					}
+					_, err := tx.ExecContext(context.WithoutCancel(ctx), `INSERT INTO settings(key, value) VALUES (?, 'v')`, name+k)
+					return err
+				}
+			}
+			has := func(k string) bool {
+				t.Helper()
+				var n int
+				if err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM settings WHERE key = ?`, name+k).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n == 1
+			}
+			after := func(what string) {
+				t.Helper()
+				if got := tempStore(d.w); got != 0 {
+					t.Errorf("temp_store after the %s transaction = %d, want 0", what, got)
+				}
+			}
+			boom := errors.New("boom")
+			if err := c.run(ctx, func(tx Tx) error { _ = put(ctx, "failed")(tx); return boom }); !errors.Is(err, boom) {
+				t.Errorf("Tx = %v, want boom", err)
+			}
+			after("failed")
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Error("the panic did not reach the caller")
+					}
+				}()
+				_ = c.run(ctx, func(tx Tx) error { _ = put(ctx, "panicked")(tx); panic("boom") })
+			}()
+			after("panicked")
+			cctx, cancel := context.WithCancel(ctx)
+			err := c.run(cctx, func(tx Tx) error {
+				cancel()
+				return put(cctx, "cancelled")(tx)
+			})
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("Tx with a cancelled context = %v, want context.Canceled", err)
+			}
+			after("cancelled")
+			for _, k := range []string{"failed", "panicked", "cancelled"} {
+				if has(k) {
+					t.Errorf("the %s transaction was committed", k)
+				}
+			}
+			if err := c.run(ctx, put(ctx, "committed")); err != nil || !has("committed") {
+				t.Fatalf("a transaction after them: %v, committed %v", err, has("committed"))
+			}
+			after("committed")
+		})
 	}
 }

@@ -91,7 +91,7 @@ func (s *Service) Invite(ctx context.Context, act Actor, in InviteInput) (Invite
 	now := s.now()
 	res := InviteResult{Skipped: map[string]int{}, Refused: map[string]int{}}
 	var sent int
-	err := s.DB.Tx(ctx, func(tx db.Tx) error {
+	err := s.DB.BulkTx(ctx, func(tx db.Tx) error {
 		b, err := db.BatchByKeyTx(ctx, tx, in.Key)
 		if err == nil {
 			if b.AdminID != act.AdminID {
