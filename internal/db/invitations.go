@@ -94,91 +94,68 @@ type NewInvite struct {
 }
 
 // CreateInvitesTx creates the accounts (state invited), their invitations
-// and a history line each, set-based: each table gets multi-row INSERTs of
-// up to insertChunk rows through one prepared statement (RETURNING the new
-// ids), so nothing just written is read back. It returns directory user id
-// → invitation id.
-func CreateInvitesTx(ctx context.Context, tx Tx, batchID int64, invitedBy string, people []NewInvite, now, expires time.Time) (map[string]int64, error) {
+// and a history line each, set-based: multi-row INSERTs of up to
+// insertChunk rows through one prepared statement. The write transaction
+// holds the tables still, so the new rows take the ids after each table's
+// largest, in order (the ids SQLite would pick), and nothing just written is
+// read back. It returns each person's invitation id, in order.
+func CreateInvitesTx(ctx context.Context, tx Tx, batchID int64, invitedBy string, people []NewInvite, now, expires time.Time) ([]int64, error) {
 	if len(people) == 0 {
-		return map[string]int64{}, nil
+		return nil, nil
+	}
+	var lastAccount, lastInvitation int64
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT COALESCE(max(id), 0) FROM accounts), (SELECT COALESCE(max(id), 0) FROM invitations)`).
+		Scan(&lastAccount, &lastInvitation); err != nil {
+		return nil, fmt.Errorf("db: create invites: %w", err)
 	}
 	at := ts(now)
-	// The accounts; RETURNING hands back their ids.
-	accounts := make(map[string]int64, len(people))
-	err := insertRows(ctx, tx, `INSERT INTO accounts (directory_user_id, directory_id, organization_id, email, first_name,
-			last_name, display_name, job_title, department, manager, location, phone, role, role_overridden, state,
-			last_directory_update_at, created_at, updated_at) VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'invited', ?, ?, ?)`,
-		` RETURNING id, directory_user_id`, len(people), func(i int, a []any) []any {
+	err := insertRows(ctx, tx, `INSERT INTO accounts (id, directory_user_id, directory_id, organization_id, email,
+			first_name, last_name, display_name, job_title, department, manager, location, phone, role, role_overridden, state,
+			last_directory_update_at, created_at, updated_at) VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'invited', ?, ?, ?)`,
+		len(people), func(i int, a []any) []any {
 			p := &people[i]
 			over := 0
 			if p.RoleOverridden {
 				over = 1
 			}
-			return append(a, p.DirectoryUserID, p.DirectoryID, p.OrganizationID, p.Email, p.FirstName, p.LastName,
-				p.DisplayName, p.JobTitle, p.Department, p.Manager, p.Location, p.Phone, p.Role, over, at, at, at)
-		}, func(rs *sql.Rows) error {
-			var id int64
-			var uid string
-			if err := rs.Scan(&id, &uid); err != nil {
-				return err
-			}
-			accounts[uid] = id
-			return nil
+			return append(a, lastAccount+1+int64(i), p.DirectoryUserID, p.DirectoryID, p.OrganizationID, p.Email, p.FirstName,
+				p.LastName, p.DisplayName, p.JobTitle, p.Department, p.Manager, p.Location, p.Phone, p.Role, over, at, at, at)
 		})
 	if err != nil {
 		return nil, fmt.Errorf("db: create accounts: %w", err)
 	}
-	ids := make([]int64, len(people))
-	uids := make(map[int64]string, len(people))
-	for i, p := range people {
-		id, ok := accounts[p.DirectoryUserID]
-		if !ok {
-			return nil, fmt.Errorf("db: create accounts: no id returned for %s", p.DirectoryUserID)
-		}
-		ids[i] = id
-		uids[id] = p.DirectoryUserID
-	}
-	// The invitations likewise.
-	out := make(map[string]int64, len(people))
 	exp := ts(expires)
-	err = insertRows(ctx, tx, `INSERT INTO invitations (account_id, organization_id, token_hash, status, created_at,
-			expires_at, invited_by, batch_id) VALUES `, `(?, ?, ?, 'pending', ?, ?, ?, ?)`, ` RETURNING id, account_id`,
+	err = insertRows(ctx, tx, `INSERT INTO invitations (id, account_id, organization_id, token_hash, status,
+			created_at, expires_at, invited_by, batch_id) VALUES `, `(?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
 		len(people), func(i int, a []any) []any {
-			return append(a, ids[i], people[i].OrganizationID, people[i].TokenHash, at, exp, invitedBy, batchID)
-		}, func(rs *sql.Rows) error {
-			var id, acct int64
-			if err := rs.Scan(&id, &acct); err != nil {
-				return err
-			}
-			out[uids[acct]] = id
-			return nil
+			return append(a, lastInvitation+1+int64(i), lastAccount+1+int64(i), people[i].OrganizationID, people[i].TokenHash,
+				at, exp, invitedBy, batchID)
 		})
 	if err != nil {
 		return nil, fmt.Errorf("db: create invitations: %w", err)
 	}
-	// A history line per new account, from the ids already in hand.
-	err = insertRows(ctx, tx, `INSERT INTO account_history (account_id, at, field, old_value, new_value, source, actor) VALUES `,
-		`(?, ?, 'state', '', 'invited', 'invite', ?)`, "", len(people), func(i int, a []any) []any {
-			return append(a, ids[i], at, invitedBy)
-		}, nil)
-	if err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO account_history (account_id, at, field, old_value, new_value, source, actor)
+		SELECT id, ?, 'state', '', 'invited', 'invite', ? FROM accounts WHERE id > ? ORDER BY id`, at, invitedBy, lastAccount); err != nil {
 		return nil, fmt.Errorf("db: account history: %w", err)
 	}
-	return out, nil
+	ids := make([]int64, len(people))
+	for i := range ids {
+		ids[i] = lastInvitation + 1 + int64(i)
+	}
+	return ids, nil
 }
 
 // insertChunk bounds the rows of one multi-row INSERT (the widest row has
-// 17 placeholders; SQLite allows 32766 per statement).
+// 18 placeholders; SQLite allows 32766 per statement).
 const insertChunk = 500
 
 // insertRows inserts n rows with multi-row INSERTs: head, then row (its
-// placeholders) repeated up to insertChunk times, then tail (a RETURNING
-// clause, or ""). The full-size statement is prepared once. args appends
-// row i's arguments; scan, when not nil, reads each RETURNING row.
-func insertRows(ctx context.Context, tx Tx, head, row, tail string, n int, args func(i int, a []any) []any, scan func(*sql.Rows) error) error {
+// placeholders) repeated up to insertChunk times. The full-size statement
+// is prepared once. args appends row i's arguments.
+func insertRows(ctx context.Context, tx Tx, head, row string, n int, args func(i int, a []any) []any) error {
 	build := func(rows int) string {
 		var b strings.Builder
-		b.Grow(len(head) + rows*(len(row)+2) + len(tail))
+		b.Grow(len(head) + rows*(len(row)+2))
 		b.WriteString(head)
 		for i := 0; i < rows; i++ {
 			if i > 0 {
@@ -186,7 +163,6 @@ func insertRows(ctx context.Context, tx Tx, head, row, tail string, n int, args 
 			}
 			b.WriteString(row)
 		}
-		b.WriteString(tail)
 		return b.String()
 	}
 	var full *sql.Stmt
@@ -202,40 +178,19 @@ func insertRows(ctx context.Context, tx Tx, head, row, tail string, n int, args 
 		for i := lo; i < hi; i++ {
 			a = args(i, a)
 		}
-		var st *sql.Stmt
-		if hi-lo == insertChunk {
-			if full == nil {
-				var err error
-				if full, err = tx.PrepareContext(ctx, build(insertChunk)); err != nil {
-					return err
-				}
-			}
-			st = full
-		} else {
+		st := full
+		if hi-lo < insertChunk || full == nil {
 			var err error
 			if st, err = tx.PrepareContext(ctx, build(hi-lo)); err != nil {
 				return err
 			}
-			defer st.Close()
-		}
-		if scan == nil {
-			if _, err := st.ExecContext(ctx, a...); err != nil {
-				return err
-			}
-			continue
-		}
-		rs, err := st.QueryContext(ctx, a...)
-		if err != nil {
-			return err
-		}
-		for rs.Next() {
-			if err := scan(rs); err != nil {
-				rs.Close()
-				return err
+			if hi-lo == insertChunk {
+				full = st
+			} else {
+				defer st.Close()
 			}
 		}
-		rs.Close()
-		if err := rs.Err(); err != nil {
+		if _, err := st.ExecContext(ctx, a...); err != nil {
 			return err
 		}
 	}
@@ -488,11 +443,11 @@ func EnqueueEmailsTx(ctx context.Context, tx Tx, mails []OutboxEmail, now time.T
 	}
 	at := ts(now)
 	err := insertRows(ctx, tx, `INSERT INTO outbox (to_addr, subject, text_body, html_body, kind, ref, organization_id,
-		status, attempts, next_attempt_at, created_at, last_error) VALUES `, `(?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, '')`, "",
+		status, attempts, next_attempt_at, created_at, last_error) VALUES `, `(?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, '')`,
 		len(mails), func(i int, a []any) []any {
 			m := &mails[i]
 			return append(a, m.To, m.Subject, m.Text, m.HTML, m.Kind, m.Ref, nullString(m.OrganizationID), at, at)
-		}, nil)
+		})
 	if err != nil {
 		return fmt.Errorf("db: enqueue emails: %w", err)
 	}

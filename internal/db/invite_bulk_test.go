@@ -2,17 +2,20 @@ package db
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
 
 // TestCreateInvitesTx_ChunksAndBatches invites more people than one
 // multi-row INSERT holds, in two organisations of one batch (as a
-// multi-organisation invite does): every person gets exactly one account,
-// invitation and history line, and the returned ids match.
+// multi-organisation invite does), after an invite made elsewhere: every
+// person gets exactly one account, invitation and history line, and the
+// returned ids are their invitations, in order.
 func TestCreateInvitesTx_ChunksAndBatches(t *testing.T) {
 	d, ctx := openAccountsDB(t)
 	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	createAccounts(t, d, ctx, "oz", 1, now)
 	sizes := map[string]int{"oa": insertChunk + 3, "ob": 2}
 	got := map[string]int64{}
 	err := d.Tx(ctx, func(tx Tx) error {
@@ -34,8 +37,8 @@ func TestCreateInvitesTx_ChunksAndBatches(t *testing.T) {
 			if len(ids) != len(people) {
 				return fmt.Errorf("%s: %d ids for %d people", org, len(ids), len(people))
 			}
-			for k, v := range ids {
-				got[k] = v
+			for i, id := range ids {
+				got[people[i].DirectoryUserID] = id
 			}
 		}
 		return nil
@@ -43,11 +46,11 @@ func TestCreateInvitesTx_ChunksAndBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	total := sizes["oa"] + sizes["ob"]
+	total := sizes["oa"] + sizes["ob"] + 1
 	for q, want := range map[string]int{
 		`SELECT count(*) FROM accounts WHERE state = 'invited'`:                                                               total,
 		`SELECT count(*) FROM accounts WHERE role_overridden = 1`:                                                             2,
-		`SELECT count(*) FROM invitations WHERE status = 'pending' AND batch_id = 1`:                                          total,
+		`SELECT count(*) FROM invitations WHERE status = 'pending' AND batch_id = 2`:                                          total - 1,
 		`SELECT count(*) FROM invitations i JOIN accounts a ON a.id = i.account_id AND a.organization_id = i.organization_id`: total,
 		`SELECT count(*) FROM account_history WHERE field = 'state' AND new_value = 'invited'`:                                total,
 		`SELECT count(DISTINCT account_id) FROM account_history`:                                                              total,
@@ -61,8 +64,8 @@ func TestCreateInvitesTx_ChunksAndBatches(t *testing.T) {
 		var dirUser, hash string
 		err := d.r.QueryRowContext(ctx, `SELECT a.directory_user_id, i.token_hash FROM invitations i JOIN accounts a ON a.id = i.account_id
 			WHERE i.id = ?`, id).Scan(&dirUser, &hash)
-		if err != nil || dirUser != uid {
-			t.Fatalf("invitation %d belongs to %q, want %q (%v)", id, dirUser, uid, err)
+		if err != nil || dirUser != uid || hash != "h-"+strings.Replace(uid, "-u", "-", 1) {
+			t.Fatalf("invitation %d belongs to %q with token %q, want %q (%v)", id, dirUser, hash, uid, err)
 		}
 	}
 	inv, err := d.InvitationByTokenHash(ctx, "h-oa-502", now)

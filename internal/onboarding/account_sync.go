@@ -756,7 +756,7 @@ func (e *effector) autoInvite(userID, groupID, groupName string) error {
 		return err
 	}
 	mail := inviteMail{inviter: inviter, org: r.name, expires: expires, html: e.s.InvitationHTML}.compose(e.s.BaseURL, a["display_name"], tok)
-	mail.To, mail.OrganizationID, mail.Kind, mail.Ref, mail.CreatedAt = rp.Email, org, "invitation", strconv.FormatInt(ids[u.ID], 10), e.now
+	mail.To, mail.OrganizationID, mail.Kind, mail.Ref, mail.CreatedAt = rp.Email, org, "invitation", strconv.FormatInt(ids[0], 10), e.now
 	if err := db.EnqueueEmail(e.ctx, e.tx, mail); err != nil {
 		return err
 	}

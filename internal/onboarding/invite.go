@@ -215,7 +215,7 @@ func (s *Service) inviteOrg(ctx context.Context, tx db.Tx, act Actor, org string
 	for i, p := range todo {
 		m := mail.compose(s.BaseURL, names[p.DirectoryUserID], tokens[p.DirectoryUserID])
 		m.To, m.OrganizationID, m.Kind = p.Email, org, "invitation"
-		m.Ref, m.CreatedAt = strconv.FormatInt(ids[p.DirectoryUserID], 10), now
+		m.Ref, m.CreatedAt = strconv.FormatInt(ids[i], 10), now
 		mails[i] = m
 	}
 	if err := db.EnqueueEmailsTx(ctx, tx, mails, now); err != nil {
