@@ -75,7 +75,7 @@ func Open(ctx context.Context, path string, opts ...Options) (*DB, error) {
 			return nil, err
 		}
 	}
-	r, err := sql.Open(driverName, dsn(path, true))
+	r, err := sql.Open(readerDriverName, dsn(path, true))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("db: open readers %s: %w", path, err)

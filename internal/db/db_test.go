@@ -33,6 +33,14 @@ func TestOpen_PragmasAndMigrations(t *testing.T) {
 	if err := d.w.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&ckpt); err != nil || ckpt != 10000 {
 		t.Fatalf("wal_autocheckpoint = %d (%v), want 10000", ckpt, err)
 	}
+	// Readers map the file; the writer does not (a first load's RSS).
+	var rmap, wmap int64
+	if err := d.r.QueryRowContext(ctx, `PRAGMA mmap_size`).Scan(&rmap); err != nil || rmap != readerMmapSize {
+		t.Fatalf("readers' mmap_size = %d (%v), want %d", rmap, err, int64(readerMmapSize))
+	}
+	if err := d.w.QueryRowContext(ctx, `PRAGMA mmap_size`).Scan(&wmap); err != nil || wmap != 0 {
+		t.Fatalf("writer's mmap_size = %d (%v), want 0", wmap, err)
+	}
 	var fk int
 	if err := d.r.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
 		t.Fatalf("foreign_keys = %d (%v), want 1", fk, err)

@@ -20,6 +20,7 @@ import "C"
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"reflect"
 
 	"github.com/mattn/go-sqlite3"
@@ -42,8 +43,24 @@ import (
 // cases where a value-specific plan could have been better.
 const driverName = "sqlite3_roster"
 
+// readerDriverName is driverName for the read-only pool: its connections
+// also map the database file into memory (readerMmapSize).
+const readerDriverName = "sqlite3_roster_read"
+
+// readerMmapSize is how much of the database file each reader maps: 1 GiB,
+// twice a 100,000-person replica; beyond it SQLite reads with pread
+// as before. A mapped page is read without a system call: on the bench's
+// replica, six paired runs gave the invite's preview (10,000 people looked
+// up at random) 248 ms on average against 277, three gave the users page
+// under 32 clients 2,419-2,515 req/s against 2,276-2,398. The writer maps
+// nothing, so a first load (all on the writer) counts no mapped pages in
+// its peak RSS; the readers' mapped pages are the kernel's page cache,
+// shared, counted in RSS as RssFile.
+const readerMmapSize = 1 << 30
+
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: onConnect})
+	sql.Register(readerDriverName, &sqlite3.SQLiteDriver{ConnectHook: onReaderConnect})
 }
 
 // onConnect is the driver's connect hook: QPSG on, and the WAL checkpointed
@@ -56,6 +73,16 @@ func onConnect(c *sqlite3.SQLiteConn) error {
 		return err
 	}
 	_, err := c.Exec(`PRAGMA wal_autocheckpoint = 10000`, nil)
+	return err
+}
+
+// onReaderConnect is the read-only pool's connect hook: QPSG on, and the
+// file mapped (readerMmapSize).
+func onReaderConnect(c *sqlite3.SQLiteConn) error {
+	if err := enableQPSG(c); err != nil {
+		return err
+	}
+	_, err := c.Exec(fmt.Sprintf(`PRAGMA mmap_size = %d`, readerMmapSize), nil)
 	return err
 }
 
