@@ -118,7 +118,7 @@ func (s *Service) Invite(ctx context.Context, act Actor, in InviteInput) (Invite
 			return err
 		}
 		for _, org := range orgs {
-			n, err := s.inviteOrg(ctx, tx, act, org, in.Overrides, res.BatchID, now, &res)
+			n, err := s.inviteOrg(ctx, tx, act, org, sum.People[org], in.Overrides, res.BatchID, now, &res)
 			if err != nil {
 				return err
 			}
@@ -155,12 +155,12 @@ func (s *Service) Invite(ctx context.Context, act Actor, in InviteInput) (Invite
 
 // inviteOrg invites the selected people of one organisation inside the
 // invite transaction and returns how many were invited.
-func (s *Service) inviteOrg(ctx context.Context, tx db.Tx, act Actor, org string, overrides map[string]string, batchID int64, now time.Time, res *InviteResult) (int, error) {
+func (s *Service) inviteOrg(ctx context.Context, tx db.Tx, act Actor, org string, size int, overrides map[string]string, batchID int64, now time.Time, res *InviteResult) (int, error) {
 	rules, err := s.loadOrgRules(ctx, org)
 	if err != nil {
 		return 0, err
 	}
-	people, err := db.ResolveSelectionTx(ctx, tx, act.AdminID, org, fieldKeys(), rules.sources)
+	people, err := db.ResolveSelectionTx(ctx, tx, act.AdminID, org, fieldKeys(), rules.sources, size)
 	if err != nil {
 		return 0, err
 	}

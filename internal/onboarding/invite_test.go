@@ -212,6 +212,12 @@ func TestReview_Buckets(t *testing.T) {
 	if rv.Gone != 1 {
 		t.Errorf("gone = %d, want 1 (Gil was deleted)", rv.Gone)
 	}
+	// The summary counts each live person once however often picked (Ada
+	// three times): the resolve's size.
+	sum, err := f.d.SelectionSummary(f.ctx, f.adminA.AdminID)
+	if err != nil || fmt.Sprint(sum.Organizations) != "[org_a]" || sum.People["org_a"] != 5 || sum.Gone != 1 {
+		t.Errorf("summary = %+v (%v), want org_a with 5 people, 1 gone", sum, err)
+	}
 	if len(rv.Duplicates) != 1 || rv.Duplicates[0].UserID != "u_ada" || rv.Duplicates[0].Paths != 3 {
 		t.Errorf("duplicates = %+v, want only Ada, selected 3 ways (directly, Engineering, Ops)", rv.Duplicates)
 	}

@@ -212,7 +212,7 @@ func (s *Service) Review(ctx context.Context, act Actor) (Review, error) {
 			return rv, err
 		}
 		rv.Roles[org], rv.OrgNames[org] = rules.roles, rules.name
-		people, err := s.DB.ResolveSelection(ctx, act.AdminID, org, fieldKeys(), rules.sources)
+		people, err := s.DB.ResolveSelection(ctx, act.AdminID, org, fieldKeys(), rules.sources, sum.People[org])
 		if err != nil {
 			return rv, err
 		}
