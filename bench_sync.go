@@ -74,6 +74,12 @@ func (b *bench) syncLog() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
+// service is the app's onboarding service on the bench's database, set up
+// as main sets it up (invitation emails get their HTML part).
+func (b *bench) service(baseURL string) *onboarding.Service {
+	return &onboarding.Service{DB: b.store, Log: b.syncLog(), BaseURL: baseURL, InvitationHTML: invitationHTML}
+}
+
 // backfill loads the sandbox's directory into a fresh database through the
 // real client (pacing off, as the rate limit is off) and the real Syncer,
 // until the directory is live.
@@ -199,8 +205,7 @@ func (b *bench) events(ctx context.Context) error {
 	syncer := onboarding.NewSyncer(b.store, client, b.syncLog())
 	// As in main: each event also reaches the accounts it concerns (the
 	// invite scenario before this one created 10,000 of them).
-	// The emails get their HTML part as the app's do.
-	app := &onboarding.Service{DB: b.store, Log: b.syncLog(), BaseURL: "http://127.0.0.1", InvitationHTML: invitationHTML}
+	app := b.service("http://127.0.0.1")
 	syncer.OnEvent = app.AccountEffects()
 	syncer.OnChanges = app.ReconcileEffects()
 	cpu0, io0 := cpuTime(), ioCount()
@@ -282,8 +287,7 @@ func (b *bench) invite(ctx context.Context) error {
 	if _, err := b.store.SelectUsers(ctx, act.AdminID, "", ids); err != nil {
 		return err
 	}
-	// The emails get their HTML part as the app's do.
-	app := &onboarding.Service{DB: b.store, Log: b.syncLog(), BaseURL: "http://127.0.0.1", InvitationHTML: invitationHTML}
+	app := b.service("http://127.0.0.1")
 	cpu0 := cpuTime()
 	t0 := time.Now()
 	rv, err := app.Review(ctx, act)

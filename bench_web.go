@@ -53,7 +53,7 @@ func (b *bench) startWeb(ctx context.Context) (*benchWeb, error) {
 	}
 	base := "http://" + ln.Addr().String()
 	log := b.syncLog()
-	app := &onboarding.Service{DB: b.store, Log: log, BaseURL: base}
+	app := b.service(base)
 	srv := &web.Server{
 		Config: web.Config{BaseURL: base, SessionIdle: time.Hour, SessionMaxAge: time.Hour,
 			SessionHashKey: hashKey, SessionBlock: blockKey},

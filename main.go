@@ -215,14 +215,14 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) 
 	return nil
 }
 
-// ensureAdmin makes sure someone can sign in, and says how. It returns the
-// hint to show under the sign-in form in demo mode.
 // invitationHTML renders the HTML part of an invitation email with the
 // views (onboarding composes the rest).
 func invitationHTML(e onboarding.InvitationEmail) (string, error) {
 	return views.RenderInvitationEmail(views.InvitationEmailVM(e))
 }
 
+// ensureAdmin makes sure someone can sign in, and says how. It returns the
+// hint to show under the sign-in form in demo mode.
 func ensureAdmin(ctx context.Context, cfg config, auth *onboarding.Auth, stdout io.Writer) (string, error) {
 	if cfg.AdminEmail != "" {
 		created, err := auth.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
