@@ -51,6 +51,7 @@ func Open(ctx context.Context, path string, opts ...Options) (*DB, error) {
 	if o.Readers <= 0 {
 		o.Readers = 4
 	}
+	tuneMallocOnce.Do(func() { tuneMalloc() })
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("db: create folder for %s: %w", path, err)
