@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"roster/internal/db"
@@ -63,12 +64,27 @@ func (s *Service) newEffector(ctx context.Context, tx db.Tx, eventID, actor, sou
 // the cursor: main assigns it to Syncer.OnEvent. An error rolls the whole
 // page back (it is retried on the next poll), so nothing is applied twice
 // and nothing is lost.
+//
+// An organisation's rules (mappings, roles, settings, policy) are read once
+// per transaction, an event page, instead of once per event: nothing in the
+// transaction changes them (effects write accounts, never rules, and no
+// other write can run while the writer is in it). Reading them for every
+// event of an onboarded person was 0.6 of 15.5 s of the bench's event sync.
 func (s *Service) AccountEffects() func(ctx context.Context, tx db.Tx, ev dirsync.Event, decoded any, outcome string) error {
+	var mu sync.Mutex
+	var rulesTx db.Tx // the transaction whose rules are in rules
+	var rules map[string]*effectRules
 	return func(ctx context.Context, tx db.Tx, ev dirsync.Event, decoded any, outcome string) error {
 		if err := effectFaultOf("event " + ev.ID); err != nil {
 			return err
 		}
 		e := s.newEffector(ctx, tx, ev.ID, "sync", SourceDirectory)
+		mu.Lock()
+		if tx != rulesTx {
+			rulesTx, rules = tx, e.rules
+		}
+		e.rules = rules
+		mu.Unlock()
 		if err := e.event(ev, decoded, outcome); err != nil {
 			return fmt.Errorf("account effects of %s %s: %w", ev.Event, ev.ID, err)
 		}

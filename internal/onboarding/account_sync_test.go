@@ -783,3 +783,27 @@ func TestAccountSync_AutoInviteThroughPreviewRules(t *testing.T) {
 		t.Errorf("invited twice: %+v", h)
 	}
 }
+
+// The hook reads an organisation's rules once per event page: a policy
+// changed between two polls governs the events of the second.
+func TestAccountSync_PolicyChangedBetweenPollsApplies(t *testing.T) {
+	f := newPolicyFx(t)
+	f.setPolicy(db.DeprovisionSuspend, 5, db.ReactivateRestore)
+	ids := f.people(2)
+	accts := f.invite(ids, nil)
+	f.control("POST", "/_sandbox/users/"+ids[0]+"/deactivate", "", 200)
+	f.sync()
+	if got := f.account(ids[0]).State; got != "suspended" {
+		t.Fatalf("first leaver: state = %s, want suspended", got)
+	}
+	f.setPolicy(db.DeprovisionFlag, 5, db.ReactivateRestore)
+	f.control("POST", "/_sandbox/users/"+ids[1]+"/deactivate", "", 200)
+	f.sync()
+	if got := f.account(ids[1]).State; got != "invited" {
+		t.Fatalf("second leaver: state = %s, want invited (flagged under the new policy, not suspended under the old)", got)
+	}
+	items := f.openItems()
+	if len(items) != 1 || items[0].AccountID != accts[ids[1]].ID || items[0].Kind != db.ReviewFlag {
+		t.Fatalf("review items = %+v, want one flag for the second leaver", items)
+	}
+}
