@@ -47,8 +47,11 @@ import "sync"
 // of a many-threaded process interrupts the other core to flush its TLB),
 // then the kernel faulted the pages in and zeroed them again. Perf showed
 // madvise, page faults and zeroing at about a sixth of the sync's samples.
-// Measured with GLIBC_TUNABLES before this: 100,000 events applied in
-// 15.2-15.8 s against 17.4-18.6 s; 4 MiB did as well as 64 MiB.
+// Paired runs of the bench's event sync on copies of one replica: 6,527,
+// 5,314 and 6,186 against 5,592, 5,466 and 4,229 events/s; 4 MiB did as
+// well as 64 MiB. A full bench run gains little: its first load has
+// probably made glibc raise the threshold itself (it does after freeing
+// a large block); this makes a freshly started process as fast.
 const mallocTrimThreshold = 8 << 20
 
 var tuneMallocOnce sync.Once

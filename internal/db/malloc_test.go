@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// Once Open has tuned malloc, memory that SQLite frees stays with malloc
+// With malloc tuned as Open does, memory that SQLite frees stays with malloc
 // for the next allocation instead of going back to the kernel (see
 // mallocTrimThreshold). 6 MiB in 4 KiB blocks, SQLite's page size: with
 // glibc's default threshold (128 KiB) all but ~128 KiB of it is given back.
