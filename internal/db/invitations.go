@@ -165,12 +165,7 @@ func insertRows(ctx context.Context, tx Tx, head, row string, n int, args func(i
 		}
 		return b.String()
 	}
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
+	var full *sql.Stmt // the insertChunk-row statement, once prepared
 	var a []any
 	for lo := 0; lo < n; lo += insertChunk {
 		hi := min(lo+insertChunk, n)
@@ -179,15 +174,14 @@ func insertRows(ctx context.Context, tx Tx, head, row string, n int, args func(i
 			a = args(i, a)
 		}
 		st := full
-		if hi-lo < insertChunk || full == nil {
+		if st == nil || hi-lo < insertChunk {
 			var err error
 			if st, err = tx.PrepareContext(ctx, build(hi-lo)); err != nil {
 				return err
 			}
+			defer st.Close()
 			if hi-lo == insertChunk {
 				full = st
-			} else {
-				defer st.Close()
 			}
 		}
 		if _, err := st.ExecContext(ctx, a...); err != nil {
