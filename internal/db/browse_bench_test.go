@@ -27,8 +27,8 @@ func benchDB(b *testing.B) *DB {
 			`INSERT INTO directory_groups (id, directory_id, name, sort_key, synced_at) VALUES ('grp_10k', 'dir_big', 'Ten thousand', 'ten thousand', '')`,
 			`INSERT INTO directory_memberships (group_id, user_id, user_sort_key)
 			 SELECT 'grp_10k', id, sort_key FROM directory_users WHERE pk % 10 = 0`,
-			`INSERT INTO directory_user_search (docid, name, email, job_title, department)
-			 SELECT pk, first_name || ' ' || last_name, email, job_title, department FROM directory_users`,
+			`INSERT INTO directory_user_search (docid, first_name, last_name, name, email, job_title, department)
+			 SELECT pk, first_name, last_name, name, email, job_title, department FROM directory_users`,
 			`UPDATE sync_state SET search_indexed = 1`,
 		}
 		for _, q := range stmts {

@@ -199,6 +199,65 @@ func TestMigrate_0011KeepsMemberships(t *testing.T) {
 	}
 }
 
+// Migration 0013 rebuilds the search index over directory_users: the live
+// people of indexed directories are found as before, a tombstone and the
+// people of a directory not yet indexed are not, and SQLite's integrity
+// check (FTS4's own included) passes.
+func TestMigrate_0013KeepsTheSearch(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	w, err := sql.Open(driverName, dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fstest.MapFS{}
+	names, err := migrationNames(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if n < "0013" {
+			body, err := fs.ReadFile(migrationFS, "migrations/"+n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			old["migrations/"+n] = &fstest.MapFile{Data: body}
+		}
+	}
+	before := &DB{w: w, Now: time.Now}
+	if err := before.migrate(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO sync_state (directory_id, search_indexed, updated_at) VALUES ('dir_a', 1, ''), ('dir_b', 0, '')`,
+		`INSERT INTO directory_users (id, directory_id, first_name, last_name, email, job_title, sort_key, synced_at)
+			VALUES ('u1', 'dir_a', 'Ada', 'Lovelace', 'ada@a.example', 'Analyst', 'lovelace', ''),
+			       ('u2', 'dir_a', 'Zoe', 'Gone', 'zoe@a.example', 'Analyst', 'gone', ''),
+			       ('u3', 'dir_b', 'Bob', 'Later', 'bob@b.example', 'Analyst', 'later', '')`,
+		`UPDATE directory_users SET deleted_at = '2026-01-01T00:00:00.000Z' WHERE id = 'u2'`,
+	} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	w.Close()
+
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for q, want := range map[string]int64{"ada": 1, "lovelace analyst": 1, "analyst": 1, "zoe": 0, "bob": 0} {
+		if n, err := d.SearchMatches(ctx, q); err != nil || n != want {
+			t.Errorf("search %q after 0013: %d matches (%v), want %d", q, n, err, want)
+		}
+	}
+	var res string
+	if err := d.r.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
+		t.Fatalf("integrity_check after 0013 = %q (%v), want ok", res, err)
+	}
+}
+
 // TestTx_RollsBackOnErrorPanicAndCancel: a transaction commits only when
 // its function succeeds and its context is not done. An error, a panic or
 // a context cancelled while statements that ignore it run leave nothing
