@@ -140,8 +140,11 @@ func TestAudit_ScopedByOrganization(t *testing.T) {
 
 // A database made before 0011 keeps its memberships when the directory copy
 // leaves them: each is still found through its group's directory.
-func TestMigrate_0011KeepsMemberships(t *testing.T) {
-	ctx := context.Background()
+// migratedBefore creates a database with the migrations whose names sort
+// before first applied, and returns its path and an open writer pool on it
+// (the caller closes it before opening the database with Open).
+func migratedBefore(t *testing.T, first string) (string, *sql.DB) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "old.db")
 	w, err := sql.Open(driverName, dsn(path, false))
 	if err != nil {
@@ -153,7 +156,7 @@ func TestMigrate_0011KeepsMemberships(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range names {
-		if n < "0011" {
+		if n < first {
 			body, err := fs.ReadFile(migrationFS, "migrations/"+n)
 			if err != nil {
 				t.Fatal(err)
@@ -161,10 +164,16 @@ func TestMigrate_0011KeepsMemberships(t *testing.T) {
 			old["migrations/"+n] = &fstest.MapFile{Data: body}
 		}
 	}
-	before := &DB{w: w, Now: time.Now}
-	if err := before.migrate(ctx, old); err != nil {
+	if err := (&DB{w: w, Now: time.Now}).migrate(context.Background(), old); err != nil {
+		w.Close()
 		t.Fatal(err)
 	}
+	return path, w
+}
+
+func TestMigrate_0011KeepsMemberships(t *testing.T) {
+	ctx := context.Background()
+	path, w := migratedBefore(t, "0011")
 	for _, q := range []string{
 		`INSERT INTO directory_groups (id, directory_id, name, sort_key, synced_at) VALUES ('g1', 'dir_a', 'Eng', 'eng', '')`,
 		`INSERT INTO directory_users (id, directory_id, email, sort_key, synced_at) VALUES ('u1', 'dir_a', 'ada@a.example', 'ada', '')`,
@@ -205,29 +214,7 @@ func TestMigrate_0011KeepsMemberships(t *testing.T) {
 // check (FTS4's own included) passes.
 func TestMigrate_0013KeepsTheSearch(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	w, err := sql.Open(driverName, dsn(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := fstest.MapFS{}
-	names, err := migrationNames(migrationFS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range names {
-		if n < "0013" {
-			body, err := fs.ReadFile(migrationFS, "migrations/"+n)
-			if err != nil {
-				t.Fatal(err)
-			}
-			old["migrations/"+n] = &fstest.MapFile{Data: body}
-		}
-	}
-	before := &DB{w: w, Now: time.Now}
-	if err := before.migrate(ctx, old); err != nil {
-		t.Fatal(err)
-	}
+	path, w := migratedBefore(t, "0013")
 	for _, q := range []string{
 		`INSERT INTO sync_state (directory_id, search_indexed, updated_at) VALUES ('dir_a', 1, ''), ('dir_b', 0, '')`,
 		`INSERT INTO directory_users (id, directory_id, first_name, last_name, email, job_title, sort_key, synced_at)
