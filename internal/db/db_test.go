@@ -140,16 +140,18 @@ func TestAudit_ScopedByOrganization(t *testing.T) {
 
 // A database made before 0011 keeps its memberships when the directory copy
 // leaves them: each is still found through its group's directory.
-// migratedBefore creates a database with the migrations whose names sort
-// before first applied, and returns its path and an open writer pool on it
-// (the caller closes it before opening the database with Open).
-func migratedBefore(t *testing.T, first string) (string, *sql.DB) {
+// openMigratedFrom creates a database with the migrations whose names sort
+// before first, runs seed on it, then opens it with Open (which applies
+// the rest).
+func openMigratedFrom(t *testing.T, first string, seed ...string) *DB {
 	t.Helper()
+	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
 	w, err := sql.Open(driverName, dsn(path, false))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer w.Close()
 	old := fstest.MapFS{}
 	names, err := migrationNames(migrationFS)
 	if err != nil {
@@ -164,32 +166,30 @@ func migratedBefore(t *testing.T, first string) (string, *sql.DB) {
 			old["migrations/"+n] = &fstest.MapFile{Data: body}
 		}
 	}
-	if err := (&DB{w: w, Now: time.Now}).migrate(context.Background(), old); err != nil {
-		w.Close()
+	if err := (&DB{w: w, Now: time.Now}).migrate(ctx, old); err != nil {
 		t.Fatal(err)
 	}
-	return path, w
-}
-
-func TestMigrate_0011KeepsMemberships(t *testing.T) {
-	ctx := context.Background()
-	path, w := migratedBefore(t, "0011")
-	for _, q := range []string{
-		`INSERT INTO directory_groups (id, directory_id, name, sort_key, synced_at) VALUES ('g1', 'dir_a', 'Eng', 'eng', '')`,
-		`INSERT INTO directory_users (id, directory_id, email, sort_key, synced_at) VALUES ('u1', 'dir_a', 'ada@a.example', 'ada', '')`,
-		`INSERT INTO directory_memberships (group_id, user_id, directory_id, user_sort_key, seen_gen) VALUES ('g1', 'u1', 'dir_a', 'ada', 3)`,
-	} {
+	for _, q := range seed {
 		if _, err := w.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
 	w.Close()
-
 	d, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func TestMigrate_0011KeepsMemberships(t *testing.T) {
+	ctx := context.Background()
+	d := openMigratedFrom(t, "0011",
+		`INSERT INTO directory_groups (id, directory_id, name, sort_key, synced_at) VALUES ('g1', 'dir_a', 'Eng', 'eng', '')`,
+		`INSERT INTO directory_users (id, directory_id, email, sort_key, synced_at) VALUES ('u1', 'dir_a', 'ada@a.example', 'ada', '')`,
+		`INSERT INTO directory_memberships (group_id, user_id, directory_id, user_sort_key, seen_gen) VALUES ('g1', 'u1', 'dir_a', 'ada', 3)`,
+	)
 	s, err := d.Snapshot(ctx, "dir_a")
 	if err != nil {
 		t.Fatal(err)
@@ -214,26 +214,14 @@ func TestMigrate_0011KeepsMemberships(t *testing.T) {
 // check (FTS4's own included) passes.
 func TestMigrate_0013KeepsTheSearch(t *testing.T) {
 	ctx := context.Background()
-	path, w := migratedBefore(t, "0013")
-	for _, q := range []string{
+	d := openMigratedFrom(t, "0013",
 		`INSERT INTO sync_state (directory_id, search_indexed, updated_at) VALUES ('dir_a', 1, ''), ('dir_b', 0, '')`,
 		`INSERT INTO directory_users (id, directory_id, first_name, last_name, email, job_title, sort_key, synced_at)
 			VALUES ('u1', 'dir_a', 'Ada', 'Lovelace', 'ada@a.example', 'Analyst', 'lovelace', ''),
 			       ('u2', 'dir_a', 'Zoe', 'Gone', 'zoe@a.example', 'Analyst', 'gone', ''),
 			       ('u3', 'dir_b', 'Bob', 'Later', 'bob@b.example', 'Analyst', 'later', '')`,
 		`UPDATE directory_users SET deleted_at = '2026-01-01T00:00:00.000Z' WHERE id = 'u2'`,
-	} {
-		if _, err := w.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	w.Close()
-
-	d, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	)
 	for q, want := range map[string]int64{"ada": 1, "lovelace analyst": 1, "analyst": 1, "zoe": 0, "bob": 0} {
 		if n, err := d.SearchMatches(ctx, q); err != nil || n != want {
 			t.Errorf("search %q after 0013: %d matches (%v), want %d", q, n, err, want)
