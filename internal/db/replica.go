@@ -774,9 +774,11 @@ func ensureIndexes(ctx context.Context, x interface {
 // documents are taken out only when the directory was indexed before (the
 // triggers then kept exactly its live people in it).
 func (w *ReplicaWriter) BuildSearchIndex(directoryID string) error {
+	// The index holds a directory's people only while its sync state says
+	// so: without one, nothing would keep the documents in step.
 	var indexed bool
-	if err := w.tx.QueryRowContext(w.ctx, `SELECT search_indexed FROM sync_state WHERE directory_id = ?`, directoryID).Scan(&indexed); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("db: build search index for %s: %w", directoryID, err)
+	if err := w.tx.QueryRowContext(w.ctx, `SELECT search_indexed FROM sync_state WHERE directory_id = ?`, directoryID).Scan(&indexed); err != nil {
+		return fmt.Errorf("db: build search index for %s (sync state): %w", directoryID, err)
 	}
 	stmts := []string{
 		`INSERT INTO directory_user_search(docid, first_name, last_name, name, email, job_title, department)

@@ -630,3 +630,14 @@ func TestRefreshUserAndGroup_OnlyNewerCopies(t *testing.T) {
 		t.Errorf("a user first seen in a membership event was not stored: %v", err)
 	}
 }
+
+// Without a sync state nothing would keep a directory's documents in step
+// with its people, so the index is not built for it.
+func TestBuildSearchIndex_NeedsASyncState(t *testing.T) {
+	d := openReplicaTest(t)
+	ctx := context.Background()
+	err := d.Tx(ctx, func(tx Tx) error { return d.Replica(ctx, tx).BuildSearchIndex("directory_unknown") })
+	if err == nil || !strings.Contains(err.Error(), "sync state") {
+		t.Fatalf("BuildSearchIndex without a sync state: %v, want an error about it", err)
+	}
+}
