@@ -257,7 +257,9 @@ func TestSearchReplicaUsers(t *testing.T) {
 	}
 	integrity("a rename, a new user and a deletion")
 	// A listing brings the deleted user back; removing a row takes it out.
-	write(t, d, func(w *ReplicaWriter) error { return w.ListUser(testUser("u5", "Ada", "Lovelace", t0.Add(time.Hour)), 2) })
+	write(t, d, func(w *ReplicaWriter) error {
+		return w.ListUser(testUser("u5", "Ada", "Lovelace", t0.Add(time.Hour)), 2)
+	})
 	if got, _ := d.SearchReplicaUsers(ctx, "directory_1", "lovelace", 10); len(got) != 1 {
 		t.Errorf("listed again: %d found, want 1", len(got))
 	}
