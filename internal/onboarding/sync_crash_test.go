@@ -191,49 +191,13 @@ func checkSound(t *testing.T, store *db.DB, i int) {
 		if err := tx.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res); err != nil {
 			return err
 		}
-		// The search index reads its words from directory_users (db
-		// migration 0013), so it cannot be scanned: every person of an
-		// indexed directory is looked up by their own words instead, and
-		// must be found when live, not found when a tombstone.
-		rows, err := tx.QueryContext(ctx, `SELECT u.pk, u.first_name || ' ' || u.last_name || ' ' || u.email, u.deleted_at IS NULL
-			FROM directory_users u JOIN sync_state s ON s.directory_id = u.directory_id WHERE s.search_indexed = 1`)
-		if err != nil {
-			return err
-		}
-		type person struct {
-			pk    int64
-			words string
-			live  bool
-		}
-		var people []person
-		for rows.Next() {
-			var p person
-			if err := rows.Scan(&p.pk, &p.words, &p.live); err != nil {
-				rows.Close()
-				return err
-			}
-			people = append(people, p)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, p := range people {
-			m := db.FTSMatch(p.words)
-			if m == "" {
-				continue
-			}
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM directory_user_search
-				WHERE directory_user_search MATCH ? AND docid = ?`, m, p.pk).Scan(&n); err != nil {
-				return err
-			}
-			if p.live && n != 1 {
-				t.Errorf("iteration %d: live person %d (%s) found %d times by their own words, want once", i, p.pk, p.words, n)
-			}
-			if !p.live && n != 0 {
-				t.Errorf("iteration %d: deleted person %d (%s) still in the search index", i, p.pk, p.words)
-			}
+		// FTS4's own check: the search index holds exactly the words of the
+		// people it should (db migration 0013: the live people of indexed
+		// directories), no fewer, no more. PRAGMA integrity_check runs it
+		// too in this SQLite; asked for here by name so that it cannot go
+		// missing with a version.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO directory_user_search(directory_user_search) VALUES ('integrity-check')`); err != nil {
+			t.Errorf("iteration %d: search index check: %v", i, err)
 		}
 		return nil
 	})
