@@ -138,8 +138,6 @@ func TestAudit_ScopedByOrganization(t *testing.T) {
 	}
 }
 
-// A database made before 0011 keeps its memberships when the directory copy
-// leaves them: each is still found through its group's directory.
 // openMigratedFrom creates a database with the migrations whose names sort
 // before first, runs seed on it, then opens it with Open (which applies
 // the rest).
@@ -151,7 +149,7 @@ func openMigratedFrom(t *testing.T, first string, seed ...string) *DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
+	defer w.Close() // closed before Open below, or on a failure on the way
 	old := fstest.MapFS{}
 	names, err := migrationNames(migrationFS)
 	if err != nil {
@@ -183,6 +181,8 @@ func openMigratedFrom(t *testing.T, first string, seed ...string) *DB {
 	return d
 }
 
+// A database made before 0011 keeps its memberships when the directory copy
+// leaves them: each is still found through its group's directory.
 func TestMigrate_0011KeepsMemberships(t *testing.T) {
 	ctx := context.Background()
 	d := openMigratedFrom(t, "0011",

@@ -766,31 +766,26 @@ func ensureIndexes(ctx context.Context, x interface {
 	return nil
 }
 
-// BuildSearchIndex (re)fills the search index for one directory and turns on
-// the triggers that keep it current. Run it once the first load is done:
-// filling it in bulk is several times cheaper than keeping it live during the
-// load. The index reads its words from directory_users (migration 0013):
-// taking out a document that is not in it would corrupt it, so the old
-// documents are taken out only when the directory was indexed before (the
-// triggers then kept exactly its live people in it).
+// BuildSearchIndex fills the search index with a directory's live people
+// and turns on the triggers that keep it current; a directory already
+// indexed is left as the triggers keep it. Run it once the first load is
+// done: filling the index in bulk is several times cheaper than keeping it
+// live during the load. It refuses a directory without a sync state, as
+// nothing would then keep the documents in step with the people.
 func (w *ReplicaWriter) BuildSearchIndex(directoryID string) error {
-	// The index holds a directory's people only while its sync state says
-	// so: without one, nothing would keep the documents in step.
 	var indexed bool
 	if err := w.tx.QueryRowContext(w.ctx, `SELECT search_indexed FROM sync_state WHERE directory_id = ?`, directoryID).Scan(&indexed); err != nil {
 		return fmt.Errorf("db: build search index for %s (sync state): %w", directoryID, err)
 	}
-	stmts := []string{
+	if indexed {
+		return nil
+	}
+	for _, q := range []string{
 		`INSERT INTO directory_user_search(docid, first_name, last_name, name, email, job_title, department)
 			SELECT pk, first_name, last_name, name, email, job_title, department
 			FROM directory_users WHERE directory_id = ? AND deleted_at IS NULL ORDER BY pk`,
 		`UPDATE sync_state SET search_indexed = 1 WHERE directory_id = ?`,
-	}
-	if indexed {
-		stmts = append([]string{`DELETE FROM directory_user_search WHERE docid IN
-			(SELECT pk FROM directory_users WHERE directory_id = ? AND deleted_at IS NULL)`}, stmts...)
-	}
-	for _, q := range stmts {
+	} {
 		if _, err := w.tx.ExecContext(w.ctx, q, directoryID); err != nil {
 			return fmt.Errorf("db: build search index for %s: %w", directoryID, err)
 		}

@@ -634,12 +634,45 @@ func TestRefreshUserAndGroup_OnlyNewerCopies(t *testing.T) {
 }
 
 // Without a sync state nothing would keep a directory's documents in step
-// with its people, so the index is not built for it.
-func TestBuildSearchIndex_NeedsASyncState(t *testing.T) {
+// with its people, so the index is not built for it; built a second time
+// for an indexed directory, it changes nothing (the triggers keep it).
+func TestBuildSearchIndex_NeedsASyncStateAndRunsOnce(t *testing.T) {
 	d := openReplicaTest(t)
 	ctx := context.Background()
 	err := d.Tx(ctx, func(tx Tx) error { return d.Replica(ctx, tx).BuildSearchIndex("directory_unknown") })
 	if err == nil || !strings.Contains(err.Error(), "sync state") {
 		t.Fatalf("BuildSearchIndex without a sync state: %v, want an error about it", err)
+	}
+	newDirectory(t, d)
+	write(t, d, func(w *ReplicaWriter) error { return w.ListUser(testUser("u1", "Ada", "Lovelace", t0), 1) })
+	segments := func() (n int) {
+		t.Helper()
+		if err := d.r.QueryRowContext(ctx, `SELECT count(*) FROM directory_user_search_segdir`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	write(t, d, func(w *ReplicaWriter) error { return w.BuildSearchIndex("directory_1") })
+	built := segments()
+	write(t, d, func(w *ReplicaWriter) error { return w.BuildSearchIndex("directory_1") })
+	if n := segments(); built == 0 || n != built {
+		t.Fatalf("index segments: %d after the first build, %d after the second; want some, then the same", built, n)
+	}
+	if n, err := d.SearchMatches(ctx, "lovelace"); err != nil || n != 1 {
+		t.Fatalf("search after two builds: %d matches (%v), want 1", n, err)
+	}
+	// A rename then takes the one document out and puts the new one in.
+	write(t, d, func(w *ReplicaWriter) error {
+		_, err := w.ApplyUserEvent(testUser("u1", "Ada", "Byron", t0.Add(time.Hour)), 1)
+		return err
+	})
+	for q, want := range map[string]int64{"lovelace": 0, "byron": 1} {
+		if n, err := d.SearchMatches(ctx, q); err != nil || n != want {
+			t.Errorf("search %q after the rename: %d matches (%v), want %d", q, n, err, want)
+		}
+	}
+	var res string
+	if err := d.r.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
+		t.Fatalf("integrity_check after two builds and a rename = %q (%v), want ok", res, err)
 	}
 }

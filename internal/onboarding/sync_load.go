@@ -155,12 +155,10 @@ func (s *Syncer) loadStep(ctx context.Context, st *db.SyncState) error {
 			if err != nil {
 				return nil, err
 			}
-			if !next.SearchIndexed {
-				if err := w.BuildSearchIndex(next.DirectoryID); err != nil {
-					return nil, err
-				}
-				next.SearchIndexed = true
+			if err := w.BuildSearchIndex(next.DirectoryID); err != nil {
+				return nil, err
 			}
+			next.SearchIndexed = true
 			now := s.now()
 			next.Phase, next.LoadFinishedAt = db.PhaseLive, now
 			if next.Mode == db.ModeReconcile {
