@@ -164,9 +164,9 @@ func (s *Service) inviteOrg(ctx context.Context, tx db.Tx, act Actor, org string
 	if err != nil {
 		return 0, err
 	}
-	var todo []db.NewInvite
-	tokens := map[string]string{}
-	names := map[string]string{}
+	// The people to invite and their tokens, index for index.
+	todo := make([]db.NewInvite, 0, len(people))
+	tokens := make([]string, 0, len(people))
 	for _, p := range classify(people, rules, now) {
 		if p.Paths > 1 {
 			res.Merged++
@@ -191,9 +191,8 @@ func (s *Service) inviteOrg(ctx context.Context, tx db.Tx, act Actor, org string
 			role, overridden = o, true
 		}
 		tok := RandomToken(32)
-		tokens[p.UserID] = tok
+		tokens = append(tokens, tok)
 		a := p.Attr
-		names[p.UserID] = a("display_name")
 		todo = append(todo, db.NewInvite{DirectoryUserID: p.UserID, DirectoryID: p.DirectoryID, OrganizationID: org,
 			Email: p.Email, FirstName: a("first_name"), LastName: a("last_name"), DisplayName: a("display_name"),
 			JobTitle: a("job_title"), Department: a("department"), Manager: a("manager"), Location: a("location"),
@@ -213,7 +212,7 @@ func (s *Service) inviteOrg(ctx context.Context, tx db.Tx, act Actor, org string
 	mail := inviteMail{inviter: act.Email, org: rules.name, expires: expires, html: s.InvitationHTML}
 	mails := make([]db.OutboxEmail, len(todo))
 	for i, p := range todo {
-		m := mail.compose(s.BaseURL, names[p.DirectoryUserID], tokens[p.DirectoryUserID])
+		m := mail.compose(s.BaseURL, p.DisplayName, tokens[i])
 		m.To, m.OrganizationID, m.Kind = p.Email, org, "invitation"
 		m.Ref, m.CreatedAt = strconv.FormatInt(ids[i], 10), now
 		mails[i] = m
