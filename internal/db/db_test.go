@@ -30,8 +30,8 @@ func TestOpen_PragmasAndMigrations(t *testing.T) {
 		t.Fatalf("journal_mode = %q (%v), want wal", mode, err)
 	}
 	var ckpt int
-	if err := d.w.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&ckpt); err != nil || ckpt != 10000 {
-		t.Fatalf("wal_autocheckpoint = %d (%v), want 10000", ckpt, err)
+	if err := d.w.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&ckpt); err != nil || ckpt != walCheckpointPages {
+		t.Fatalf("wal_autocheckpoint = %d (%v), want %d", ckpt, err, walCheckpointPages)
 	}
 	// Readers map the file; the writer does not (a first load's RSS).
 	var rmap, wmap int64
