@@ -30,14 +30,18 @@ var ErrNotFound = errors.New("db: not found")
 // DB holds one writer connection (SQLite allows one writer at a time, so
 // queueing in Go is cheaper than SQLITE_BUSY retries) and a pool of readers.
 type DB struct {
-	w   *sql.DB
-	r   *sql.DB
-	Now func() time.Time // injectable clock; defaults to time.Now
+	w    *sql.DB
+	r    *sql.DB
+	ckpt *checkpointer
+	Now  func() time.Time // injectable clock; defaults to time.Now
 }
 
 // Options tune Open; the zero value is right for the app.
 type Options struct {
 	Readers int // reader pool size, default 4
+	// When the WAL is copied into the database file (checkpoint.go);
+	// tests make them small.
+	checkpointStep, checkpointLimit int
 }
 
 // Open creates the folder and the database file if needed, applies pending
@@ -51,34 +55,43 @@ func Open(ctx context.Context, path string, opts ...Options) (*DB, error) {
 	if o.Readers <= 0 {
 		o.Readers = 4
 	}
+	if o.checkpointStep <= 0 {
+		o.checkpointStep, o.checkpointLimit = checkpointStep, checkpointLimit
+	}
 	tuneMallocOnce.Do(func() { tuneMalloc() })
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("db: create folder for %s: %w", path, err)
 		}
 	}
-	w, err := sql.Open(driverName, dsn(path, false))
+	ckpt, err := newCheckpointer(path, o.checkpointStep, o.checkpointLimit)
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
+	w := sql.OpenDB(connector{dsn: dsn(path, false), drv: &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		if err := onConnect(c); err != nil {
+			return err
+		}
+		return ckpt.watch(c)
+	}}})
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	d := &DB{w: w, Now: time.Now}
+	d := &DB{w: w, ckpt: ckpt, Now: time.Now}
 	if err := d.migrate(ctx, migrationFS); err != nil {
-		w.Close()
+		d.Close()
 		return nil, err
 	}
 	// A first load that stopped before the end of its users or memberships
 	// phase left their indexes out (ReplicaWriter.DeferIndexes).
 	for _, l := range []LoadIndexes{PeopleIndexes, MembershipIndexes} {
 		if err := ensureIndexes(ctx, w, l); err != nil {
-			w.Close()
+			d.Close()
 			return nil, err
 		}
 	}
 	r, err := sql.Open(readerDriverName, dsn(path, true))
 	if err != nil {
-		w.Close()
+		d.Close()
 		return nil, fmt.Errorf("db: open readers %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(o.Readers)
@@ -112,15 +125,22 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// Close checkpoints the WAL and closes both pools.
+// Close stops the background checkpoints, checkpoints the WAL and closes
+// both pools.
 func (d *DB) Close() error {
 	var errs []error
 	if d.r != nil {
 		errs = append(errs, d.r.Close())
 	}
+	if d.ckpt != nil {
+		errs = append(errs, d.ckpt.stop())
+	}
 	if d.w != nil {
 		_, _ = d.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 		errs = append(errs, d.w.Close())
+	}
+	if d.ckpt != nil {
+		d.ckpt.free()
 	}
 	return errors.Join(errs...)
 }
@@ -223,6 +243,9 @@ func (d *DB) tx(ctx context.Context, inMemory bool, fn func(tx Tx) error) error 
 		return fmt.Errorf("db: commit: %w", err)
 	}
 	committed = true
+	if d.ckpt != nil {
+		d.ckpt.committed()
+	}
 	return nil
 }
 

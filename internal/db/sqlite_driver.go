@@ -18,10 +18,13 @@ static int qpsg(void *db, int set) {
 import "C"
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"reflect"
+	"unsafe"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -63,33 +66,14 @@ func init() {
 	sql.Register(readerDriverName, &sqlite3.SQLiteDriver{ConnectHook: onReaderConnect})
 }
 
-// onConnect is the driver's connect hook: QPSG on, and the WAL checkpointed
-// every walCheckpointPages pages. Not DSN parameters in go-sqlite3; set
-// here, every connection the pool opens has them, also one opened again
-// after a bad one was dropped. Only the writer commits, so only it
-// checkpoints.
+// onConnect is the driver's connect hook: QPSG on. Not a DSN parameter in
+// go-sqlite3; set here, every connection a pool opens has it, also one
+// opened again after a bad one was dropped. The writer's connections also
+// report their commits to the database's checkpointer (checkpoint.go),
+// in place of SQLite's automatic checkpoint.
 func onConnect(c *sqlite3.SQLiteConn) error {
-	if err := enableQPSG(c); err != nil {
-		return err
-	}
-	_, err := c.Exec(fmt.Sprintf(`PRAGMA wal_autocheckpoint = %d`, walCheckpointPages), nil)
-	return err
+	return enableQPSG(c)
 }
-
-// walCheckpointPages is how many pages the WAL holds before a commit copies
-// them into the database file: 40,000 (about 165 MB of WAL), SQLite's
-// default being 1,000. A checkpoint waits for two fsyncs (45 ms each here,
-// up to 100) and copies every page changed since the last one: the fewer
-// checkpoints, the fewer waits and the more changes of one page copied
-// once. 10,000 pages gave bulk writes +50 % over the default; 40,000 gave
-// 100,000 events, six paired runs on copies of one replica, 12.6-15.1 s
-// against 14.5-18 s (median 13.6 against 15.2) and 23 instead of 49 KiB
-// written per event, and a first load 25,688 and 25,987 users/s against
-// 23,814 and 21,661 with the same peak RSS. The WAL only grows that large
-// under sustained writes (a first load, an event backlog); its file keeps
-// its size until Close truncates it (a journal_size_limit that truncated
-// it after every checkpoint cost the events their gain).
-const walCheckpointPages = 40000
 
 // onReaderConnect is the read-only pool's connect hook: QPSG on, and the
 // file mapped (readerMmapSize).
@@ -111,13 +95,32 @@ func enableQPSG(c *sqlite3.SQLiteConn) error {
 }
 
 // plannerStability sets a connection's QPSG setting (1 on, 0 off, -1 leave
-// it) and returns it. go-sqlite3 keeps the connection's sqlite3 handle in
-// an unexported field, read here through reflect (a pointer: no copy, no
-// write).
+// it) and returns it.
 func plannerStability(c *sqlite3.SQLiteConn, set int) (int, error) {
+	h, err := sqliteHandle(c)
+	if err != nil {
+		return 0, err
+	}
+	return int(C.qpsg(h, C.int(set))), nil
+}
+
+// sqliteHandle is the connection's sqlite3 handle, which go-sqlite3 keeps
+// in an unexported field, read here through reflect (a pointer: no copy,
+// no write).
+func sqliteHandle(c *sqlite3.SQLiteConn) (unsafe.Pointer, error) {
 	f := reflect.ValueOf(c).Elem().FieldByName("db")
 	if !f.IsValid() || f.Kind() != reflect.Pointer || f.IsNil() {
-		return 0, errors.New("db: go-sqlite3 connection without its sqlite3 handle")
+		return nil, errors.New("db: go-sqlite3 connection without its sqlite3 handle")
 	}
-	return int(C.qpsg(f.UnsafePointer(), C.int(set))), nil
+	return f.UnsafePointer(), nil
 }
+
+// connector opens connections with a driver of their own: the writer's
+// connect hook, unlike the registered drivers', knows its database.
+type connector struct {
+	drv *sqlite3.SQLiteDriver
+	dsn string
+}
+
+func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c connector) Driver() driver.Driver                        { return c.drv }
