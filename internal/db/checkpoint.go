@@ -42,6 +42,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -172,3 +173,18 @@ func (c *checkpointer) free() { C.free(unsafe.Pointer(c.wal)) }
 
 // walPages is the WAL's length in pages after the writer's last commit.
 func (c *checkpointer) walPages() int { return int(C.walPages(c.wal)) }
+
+// Checkpoint copies the WAL into the database file now, from the
+// checkpointer's connection, without blocking the writer. A first load
+// ends with it: the WAL it leaves would otherwise be copied while the
+// first admins browse and invite.
+func (d *DB) Checkpoint(ctx context.Context) error {
+	if d.ckpt == nil {
+		return nil
+	}
+	var busy, log, done int
+	if err := d.ckpt.conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done); err != nil {
+		return fmt.Errorf("db: checkpoint: %w", err)
+	}
+	return nil
+}

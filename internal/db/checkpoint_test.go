@@ -126,3 +126,27 @@ func TestCheckpointer_WriterBoundsTheWAL(t *testing.T) {
 		t.Fatalf("%d rows, want %d", n, 60*80)
 	}
 }
+
+// Checkpoint copies all of the WAL at once: the next commit starts it
+// again although neither the writer nor the background reached a mark.
+func TestCheckpoint_CopiesAllNow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	d, err := Open(context.Background(), path, Options{checkpointStep: 1 << 30, checkpointLimit: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	before := writePages(t, d, 10, 20)
+	if last := before[len(before)-1]; last < 200 {
+		t.Fatalf("the WAL is %d pages after 200 written", last)
+	}
+	if err := d.Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if after := writePages(t, d, 1, 1); after[0] > 10 {
+		t.Fatalf("the WAL is %d pages after a checkpoint and one small commit, want it started again", after[0])
+	}
+	if n := scratchRows(t, d); n != 10*80+4 {
+		t.Fatalf("%d rows, want %d", n, 10*80+4)
+	}
+}

@@ -532,12 +532,20 @@ func (s *Syncer) begin(ctx context.Context, st *db.SyncState, mode string, fresh
 // catchUp runs the load to its end if one is under way, then polls events
 // until WorkOS has no more. Called with the directory's lock held.
 func (s *Syncer) catchUp(ctx context.Context, st *db.SyncState) error {
+	loaded := false
 	for st.Loading() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if err := s.loadStep(ctx, st); err != nil {
 			return s.fail(ctx, st, err)
+		}
+		loaded = true
+	}
+	if loaded {
+		// The load's WAL is copied now rather than while admins browse.
+		if err := s.DB.Checkpoint(ctx); err != nil {
+			s.Log.Warn("sync: checkpoint after the load", "directory", st.DirectoryID, "err", err)
 		}
 	}
 	if st.Phase == db.PhaseLive {
