@@ -57,9 +57,8 @@ import (
 // copy. The checkpointer does the copying on its own connection while the
 // writer goes on: each time the writer has added checkpointStep pages, and
 // when the writer has been idle for checkpointIdle with at least a tenth of
-// a step waiting (SQLite's own default length, 1,000 pages, for Roster's
-// step: a few writes, an admin's clicks, wait for more). The WAL can only start
-// again once all of it is copied; under sustained writes the writer's
+// a step waiting (1,000 pages, SQLite's own default; an admin's few clicks
+// wait for more). The WAL can only start again once all of it is copied; under sustained writes the writer's
 // commit past checkpointLimit pages copies the rest itself (at most a
 // step's worth; also the bound if the checkpointer falls behind).
 //
@@ -79,7 +78,8 @@ type checkpointer struct {
 	wal  *C.walWatch
 	conn *sql.DB // its own connection: a checkpoint does not block the writer
 	step int
-	kick chan struct{}
+	kick chan struct{} // a commit; never closed, so that a late commit cannot panic
+	quit chan struct{}
 	done chan struct{}
 	runs atomic.Int64 // background checkpoints run (tests read it)
 }
@@ -95,7 +95,8 @@ func newCheckpointer(path string, step, limit int) (*checkpointer, error) {
 		return nil, err
 	}
 	conn.SetMaxOpenConns(1)
-	c := &checkpointer{wal: wal, conn: conn, step: step, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &checkpointer{wal: wal, conn: conn, step: step,
+		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c, nil
 }
@@ -128,10 +129,9 @@ func (c *checkpointer) run() {
 	defer idle.Stop()
 	for {
 		select {
-		case _, ok := <-c.kick:
-			if !ok {
-				return
-			}
+		case <-c.quit:
+			return
+		case <-c.kick:
 			pages := c.walPages()
 			if pages < copied {
 				copied = 0 // the WAL started again
@@ -149,21 +149,27 @@ func (c *checkpointer) run() {
 }
 
 // checkpoint copies the WAL, of pages pages, and returns its length as
-// copied (copied as before when it failed: SQLITE_BUSY while the database
-// closes; the next kick or the writer copies it).
+// copied (copied as before when it failed, SQLITE_BUSY while the writer
+// copies it: the next kick or the writer does).
 func (c *checkpointer) checkpoint(pages, copied int) int {
-	var busy, log, done int
-	if err := c.conn.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done); err != nil {
+	if c.copyWAL(context.Background()) != nil {
 		return copied
 	}
 	c.runs.Add(1)
 	return pages
 }
 
+// copyWAL runs one checkpoint that copies what it can without waiting for
+// the writer or the readers.
+func (c *checkpointer) copyWAL(ctx context.Context) error {
+	var busy, log, done int
+	return c.conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done)
+}
+
 // stop ends the background checkpoints. The writer must be closed after
 // it, and free called after that.
 func (c *checkpointer) stop() error {
-	close(c.kick)
+	close(c.quit)
 	<-c.done
 	return c.conn.Close()
 }
@@ -182,8 +188,7 @@ func (d *DB) Checkpoint(ctx context.Context) error {
 	if d.ckpt == nil {
 		return nil
 	}
-	var busy, log, done int
-	if err := d.ckpt.conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done); err != nil {
+	if err := d.ckpt.copyWAL(ctx); err != nil {
 		return fmt.Errorf("db: checkpoint: %w", err)
 	}
 	return nil
