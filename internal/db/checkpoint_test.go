@@ -150,3 +150,19 @@ func TestCheckpoint_CopiesAllNow(t *testing.T) {
 		t.Fatalf("%d rows, want %d", n, 10*80+4)
 	}
 }
+
+// Closing twice (a test's cleanup after an explicit Close) neither panics
+// nor frees the WAL watch twice.
+func TestClose_Twice(t *testing.T) {
+	d, err := Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePages(t, d, 1, 1)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -34,6 +35,9 @@ type DB struct {
 	r    *sql.DB
 	ckpt *checkpointer
 	Now  func() time.Time // injectable clock; defaults to time.Now
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Options tune Open; the zero value is right for the app.
@@ -126,8 +130,13 @@ func dsn(path string, readOnly bool) string {
 }
 
 // Close stops the background checkpoints, checkpoints the WAL and closes
-// both pools.
+// both pools. Closing again does nothing and returns the first result.
 func (d *DB) Close() error {
+	d.closeOnce.Do(func() { d.closeErr = d.close() })
+	return d.closeErr
+}
+
+func (d *DB) close() error {
 	var errs []error
 	if d.r != nil {
 		errs = append(errs, d.r.Close())
