@@ -48,6 +48,10 @@ type effector struct {
 	source  string // history source
 	out     []Effect
 	rules   map[string]*effectRules
+	// noAccount holds the directory users found without an account in this
+	// transaction (nil: not remembered). Only the effects create accounts
+	// inside it (autoInvite), and they forget the user when they do.
+	noAccount map[string]bool
 }
 
 type effectRules struct {
@@ -74,6 +78,7 @@ func (s *Service) AccountEffects() func(ctx context.Context, tx db.Tx, ev dirsyn
 	var mu sync.Mutex
 	var rulesTx db.Tx // the transaction whose rules are in rules
 	var rules map[string]*effectRules
+	var noAccount map[string]bool
 	return func(ctx context.Context, tx db.Tx, ev dirsync.Event, decoded any, outcome string) error {
 		if err := effectFaultOf("event " + ev.ID); err != nil {
 			return err
@@ -81,9 +86,9 @@ func (s *Service) AccountEffects() func(ctx context.Context, tx db.Tx, ev dirsyn
 		e := s.newEffector(ctx, tx, ev.ID, "sync", SourceDirectory)
 		mu.Lock()
 		if tx != rulesTx {
-			rulesTx, rules = tx, e.rules
+			rulesTx, rules, noAccount = tx, e.rules, map[string]bool{}
 		}
-		e.rules = rules
+		e.rules, e.noAccount = rules, noAccount
 		mu.Unlock()
 		if err := e.event(ev, decoded, outcome); err != nil {
 			return fmt.Errorf("account effects of %s %s: %w", ev.Event, ev.ID, err)
@@ -141,6 +146,20 @@ func (e *effector) event(ev dirsync.Event, decoded any, outcome string) error {
 		}
 	}
 	return nil
+}
+
+// account is the account onboarded from a directory user (db.ErrNotFound
+// when there is none), remembering a miss for the rest of the transaction:
+// a re-org's three events about one person asked three times.
+func (e *effector) account(userID string) (db.Account, error) {
+	if e.noAccount[userID] {
+		return db.Account{}, db.ErrNotFound
+	}
+	a, err := db.AccountByDirectoryUserTx(e.ctx, e.tx, userID)
+	if errors.Is(err, db.ErrNotFound) && e.noAccount != nil {
+		e.noAccount[userID] = true
+	}
+	return a, err
 }
 
 // previousUser rebuilds the user as it was before an update from the new
@@ -250,7 +269,7 @@ func (e *effector) skipped(ev dirsync.Event, decoded any, outcome string) error 
 	if userID == "" {
 		return nil
 	}
-	a, err := db.AccountByDirectoryUserTx(e.ctx, e.tx, userID)
+	a, err := e.account(userID)
 	if errors.Is(err, db.ErrNotFound) {
 		return nil
 	}
@@ -273,7 +292,7 @@ func (e *effector) skipped(ev dirsync.Event, decoded any, outcome string) error 
 // syncUser brings a directory user's account in step with the replica:
 // mapped fields, then the state by policy, then the role.
 func (e *effector) syncUser(userID string, prev *db.DirectoryUser) error {
-	a, err := db.AccountByDirectoryUserTx(e.ctx, e.tx, userID)
+	a, err := e.account(userID)
 	if errors.Is(err, db.ErrNotFound) {
 		return nil // nobody onboarded from this user
 	}
@@ -368,7 +387,7 @@ func (e *effector) updateFields(a *db.Account, r *effectRules, m db.MappedUser, 
 // userGone handles a user deleted in the directory: the deprovisioning
 // policy, like an inactive user.
 func (e *effector) userGone(userID, why string) error {
-	a, err := db.AccountByDirectoryUserTx(e.ctx, e.tx, userID)
+	a, err := e.account(userID)
 	if errors.Is(err, db.ErrNotFound) {
 		return nil
 	}
@@ -607,7 +626,7 @@ func (e *effector) reinvite(a db.Account) (bool, error) {
 // rank wins, else the organisation's default role), unless an admin chose
 // the role: then a differing mapping becomes a conflict to review.
 func (e *effector) recomputeRole(userID, why string) error {
-	a, err := db.AccountByDirectoryUserTx(e.ctx, e.tx, userID)
+	a, err := e.account(userID)
 	if errors.Is(err, db.ErrNotFound) {
 		return nil
 	}
@@ -716,7 +735,7 @@ func (e *effector) autoInvite(userID, groupID, groupName string) error {
 	if err != nil || !on {
 		return err
 	}
-	if _, err := db.AccountByDirectoryUserTx(e.ctx, e.tx, userID); err == nil {
+	if _, err := e.account(userID); err == nil {
 		return nil // already onboarded
 	} else if !errors.Is(err, db.ErrNotFound) {
 		return err
@@ -767,6 +786,7 @@ func (e *effector) autoInvite(userID, groupID, groupName string) error {
 	if err != nil {
 		return err
 	}
+	delete(e.noAccount, u.ID)
 	counts, _ := json.Marshal(InviteResult{Created: 1, Skipped: map[string]int{}, Refused: map[string]int{}})
 	if err := db.SetBatchCountsTx(e.ctx, e.tx, batch, string(counts)); err != nil {
 		return err

@@ -784,6 +784,24 @@ func TestAccountSync_AutoInviteThroughPreviewRules(t *testing.T) {
 	}
 }
 
+// Within one event page, a person first seen without an account, then
+// auto-invited, then given a new title: the title reaches the new account
+// (the page's memory of people without an account forgets the invited).
+func TestAccountSync_AutoInvitedThenUpdatedInOnePage(t *testing.T) {
+	f := newPolicyFx(t)
+	gs := f.groups()
+	auto, manual := gs[0], gs[1]
+	f.setPolicy(db.DeprovisionSuspend, 7, db.ReactivateRestore, auto)
+	id := f.control("POST", "/_sandbox/directories/"+f.dir+"/users", `{"first_name":"Page","last_name":"Turner","group_ids":["`+manual+`"]}`, 201)["id"].(string)
+	f.control("POST", "/_sandbox/groups/"+auto+"/members", `{"user_id":"`+id+`"}`, 200)
+	f.control("PATCH", "/_sandbox/users/"+id, `{"job_title":"Chief Page Turner"}`, 200)
+	f.sync()
+	a := f.account(id)
+	if a.State != "invited" || a.JobTitle != "Chief Page Turner" {
+		t.Fatalf("account = state %q, title %q; want invited with the new title", a.State, a.JobTitle)
+	}
+}
+
 // The hook reads an organisation's rules once per event page: a policy
 // changed between two polls governs the events of the second.
 func TestAccountSync_PolicyChangedBetweenPollsApplies(t *testing.T) {
