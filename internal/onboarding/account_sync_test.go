@@ -739,12 +739,19 @@ func TestAccountSync_DirectoryGoneFromListingIsSweptByTheWorker(t *testing.T) {
 	}
 }
 
-func TestAccountSync_AutoInviteThroughPreviewRules(t *testing.T) {
-	f := newPolicyFx(t)
+// newAutoInviteFx is a policy fixture whose group auto auto-invites its
+// new members and whose group manual does not.
+func newAutoInviteFx(t *testing.T) (f *policyFx, auto, manual string) {
+	t.Helper()
+	f = newPolicyFx(t)
 	gs := f.groups()
-	auto, manual := gs[0], gs[1]
+	auto, manual = gs[0], gs[1]
 	f.setPolicy(db.DeprovisionSuspend, 7, db.ReactivateRestore, auto)
+	return f, auto, manual
+}
 
+func TestAccountSync_AutoInviteThroughPreviewRules(t *testing.T) {
+	f, auto, manual := newAutoInviteFx(t)
 	hired := f.control("POST", "/_sandbox/directories/"+f.dir+"/users", `{"first_name":"Grace","last_name":"Auto","group_ids":["`+auto+`"]}`, 201)["id"].(string)
 	noEmail := f.control("POST", "/_sandbox/directories/"+f.dir+"/users", `{"first_name":"No","last_name":"Mail","email":"","group_ids":["`+auto+`"]}`, 201)["id"].(string)
 	other := f.control("POST", "/_sandbox/directories/"+f.dir+"/users", `{"first_name":"Not","last_name":"Auto","group_ids":["`+manual+`"]}`, 201)["id"].(string)
@@ -788,10 +795,7 @@ func TestAccountSync_AutoInviteThroughPreviewRules(t *testing.T) {
 // auto-invited, then given a new title: the title reaches the new account
 // (the page's memory of people without an account forgets the invited).
 func TestAccountSync_AutoInvitedThenUpdatedInOnePage(t *testing.T) {
-	f := newPolicyFx(t)
-	gs := f.groups()
-	auto, manual := gs[0], gs[1]
-	f.setPolicy(db.DeprovisionSuspend, 7, db.ReactivateRestore, auto)
+	f, auto, manual := newAutoInviteFx(t)
 	id := f.control("POST", "/_sandbox/directories/"+f.dir+"/users", `{"first_name":"Page","last_name":"Turner","group_ids":["`+manual+`"]}`, 201)["id"].(string)
 	f.control("POST", "/_sandbox/groups/"+auto+"/members", `{"user_id":"`+id+`"}`, 200)
 	f.control("PATCH", "/_sandbox/users/"+id, `{"job_title":"Chief Page Turner"}`, 200)
