@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,11 +61,13 @@ func TestCheckpointer_CopiesInTheBackground(t *testing.T) {
 	}
 	defer d.Close()
 	lengths := writePages(t, d, 30, 20)
-	if last := lengths[len(lengths)-1]; last < 600 {
-		t.Fatalf("the WAL is %d pages after 600 written without the writer checkpointing; lengths %v", last, lengths)
+	// The WAL may start again midway, if the writer paused while a
+	// background copy caught up with it; it grew past the step first.
+	if longest := slices.Max(lengths); longest < 200 {
+		t.Fatalf("the WAL never grew past 200 pages of 600 written (does the hook report commits?); lengths %v", lengths)
 	}
 	if d.ckpt.runs.Load() == 0 {
-		t.Fatalf("no background checkpoint after %d pages (step 100)", lengths[len(lengths)-1])
+		t.Fatalf("no background checkpoint after 600 pages (step 100); lengths %v", lengths)
 	}
 	// Idle: the checkpointer copies all of it, so that the next commit
 	// starts the WAL again.

@@ -17,17 +17,20 @@ static int trim_threshold(int bytes) {
 }
 
 // kept_after_free allocates n blocks of size bytes, frees them and returns
-// how many more bytes glibc holds free afterwards than before (what it did
-// not give back to the kernel), or -1 where the C library is not glibc.
+// how many more bytes glibc holds free afterwards than while they were
+// allocated (what it did not give back to the kernel), or -1 where the C
+// library is not glibc. Measured from the allocated state, so that free
+// memory the blocks were carved from (left by earlier work in the process)
+// does not count against them.
 static long long kept_after_free(int n, int size) {
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
-	struct mallinfo2 before = mallinfo2();
 	void **p = malloc(sizeof(void*) * n);
 	if (p == NULL) return 0;
 	for (int i = 0; i < n; i++) p[i] = malloc(size);
+	struct mallinfo2 before = mallinfo2();
 	for (int i = n - 1; i >= 0; i--) free(p[i]);
-	free(p);
 	struct mallinfo2 after = mallinfo2();
+	free(p);
 	return (long long)after.fordblks - (long long)before.fordblks;
 #else
 	return -1;
