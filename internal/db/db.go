@@ -60,7 +60,10 @@ func Open(ctx context.Context, path string, opts ...Options) (*DB, error) {
 		o.Readers = 4
 	}
 	if o.checkpointStep <= 0 {
-		o.checkpointStep, o.checkpointLimit = checkpointStep, checkpointLimit
+		o.checkpointStep = checkpointStep
+	}
+	if o.checkpointLimit <= 0 {
+		o.checkpointLimit = checkpointLimit // 0 would copy the WAL at every commit
 	}
 	tuneMallocOnce.Do(func() { tuneMalloc() })
 	if dir := filepath.Dir(path); dir != "" {
