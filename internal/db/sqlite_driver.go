@@ -5,6 +5,20 @@ package db
 // this binary links; it is not one go-sqlite3 wraps.
 typedef struct sqlite3 sqlite3;
 int sqlite3_db_config(sqlite3*, int op, ...);
+int sqlite3_config(int, ...);
+typedef struct sqlite3_mutex sqlite3_mutex;
+sqlite3_mutex *sqlite3_db_mutex(sqlite3*);
+long long sqlite3_memory_used(void);
+
+// memstatus_off sets SQLITE_CONFIG_MEMSTATUS (9) to 0; SQLite takes it
+// only before it is initialized (SQLITE_OK, else SQLITE_MISUSE).
+static int memstatus_off(void) { return sqlite3_config(9, 0); }
+
+// has_mutex reports whether a connection serializes its calls with a
+// mutex of its own (SQLite's serialized mode).
+static int has_mutex(void *db) { return sqlite3_db_mutex((sqlite3*)db) != 0; }
+
+static long long memory_used(void) { return sqlite3_memory_used(); }
 
 // qpsg sets SQLITE_DBCONFIG_ENABLE_QPSG (1007) to set (1 on, 0 off, -1
 // unchanged) and returns the setting as SQLite reports it afterwards, or
@@ -61,7 +75,15 @@ const readerDriverName = "sqlite3_roster_read"
 // shared, counted in RSS as RssFile.
 const readerMmapSize = 1 << 30
 
+// SQLite's memory statistics are off (SQLITE_CONFIG_MEMSTATUS). With them
+// on, as go-sqlite3 leaves them, every allocation and free inside SQLite
+// takes one process-wide mutex to count bytes nobody reads here: locking
+// was a tenth of the CPU samples of the invite. Paired runs of the bench's
+// invite on copies of one replica: 334-367 → 321-342 ms (with _mutex=no,
+// see dsn). Set before any connection opens: SQLite reads it when it
+// initializes, at the first open.
 func init() {
+	C.memstatus_off()
 	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: onConnect})
 	sql.Register(readerDriverName, &sqlite3.SQLiteDriver{ConnectHook: onReaderConnect})
 }
@@ -103,6 +125,19 @@ func plannerStability(c *sqlite3.SQLiteConn, set int) (int, error) {
 	}
 	return int(C.qpsg(h, C.int(set))), nil
 }
+
+// connectionMutex reports whether a connection has a mutex of its own.
+func connectionMutex(c *sqlite3.SQLiteConn) (bool, error) {
+	h, err := sqliteHandle(c)
+	if err != nil {
+		return false, err
+	}
+	return C.has_mutex(h) != 0, nil
+}
+
+// sqliteMemoryUsed is SQLite's count of the bytes it holds: 0 while its
+// memory statistics are off.
+func sqliteMemoryUsed() int64 { return int64(C.memory_used()) }
 
 // sqliteHandle is the connection's sqlite3 handle, which go-sqlite3 keeps
 // in an unexported field, read here through reflect (a pointer: no copy,

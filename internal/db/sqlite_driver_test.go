@@ -52,6 +52,38 @@ func TestConnections_PlannerStability(t *testing.T) {
 	}
 }
 
+// No connection has a mutex of its own (dsn's _mutex=no) and SQLite keeps
+// no memory statistics (set in init): with them, SQLite would count the
+// bytes of the queries run here.
+func TestConnections_NoMutexNoMemoryStatistics(t *testing.T) {
+	d := openTest(t)
+	ctx := context.Background()
+	for name, pool := range map[string]*sql.DB{"writer": d.w, "readers": d.r} {
+		c, err := pool.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := c.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&n); err != nil || n == 0 {
+			t.Fatalf("%s: %d schema rows (%v)", name, n, err)
+		}
+		err = c.Raw(func(dc any) error {
+			has, err := connectionMutex(dc.(*sqlite3.SQLiteConn))
+			if err == nil && has {
+				err = errors.New("the connection has a mutex")
+			}
+			return err
+		})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		c.Close()
+	}
+	if used := sqliteMemoryUsed(); used != 0 {
+		t.Errorf("SQLite counted %d bytes: its memory statistics are on", used)
+	}
+}
+
 // BenchmarkAccountByDirectoryUser looks up accounts by directory user (a
 // join with directories; 10% of the people have one), as the account sync
 // does for every event, with QPSG on and, for comparison, off.
