@@ -152,6 +152,12 @@ const insertChunk = 500
 // insertRows inserts n rows with multi-row INSERTs: head, then row (its
 // placeholders) repeated up to insertChunk times. The full-size statement
 // is prepared once. args appends row i's arguments.
+//
+// Each INSERT runs through Query, not Exec: go-sqlite3 binds a query's
+// arguments and steps it in one cgo call, an Exec's with one call per
+// argument (9,000 for a chunk of accounts). Query runs the statement at
+// once and reports its error; the rows are empty. Paired runs of the
+// bench's invite: 319-344 ms against 326-368.
 func insertRows(ctx context.Context, tx Tx, head, row string, n int, args func(i int, a []any) []any) error {
 	build := func(rows int) string {
 		var b strings.Builder
@@ -184,7 +190,11 @@ func insertRows(ctx context.Context, tx Tx, head, row string, n int, args func(i
 				full = st
 			}
 		}
-		if _, err := st.ExecContext(ctx, a...); err != nil {
+		rows, err := st.QueryContext(ctx, a...)
+		if err != nil {
+			return err
+		}
+		if err := rows.Close(); err != nil {
 			return err
 		}
 	}
