@@ -2,10 +2,12 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -586,5 +588,72 @@ func TestGroupMembersPagePlan(t *testing.T) {
 			!strings.Contains(plan, "SEARCH m USING PRIMARY KEY (group_id=?") {
 			t.Errorf("plan = %s", plan)
 		}
+	}
+}
+
+// The resolution of a selection (made in two halves, by key parity, then
+// merged) lists every selected person once, in the order of one query by
+// (sort key, id), each with their own mapped values, also where people
+// share a name.
+func TestResolveSelection_OneNameOrderedList(t *testing.T) {
+	d := btOpen(t)
+	ctx := context.Background()
+	var users []DirectoryUser
+	for i := range 41 {
+		// Every fifth person is a Pat Lee with one shared address: equal
+		// sort keys, ordered by id.
+		last, email := []string{"Zeta", "Able", "Moss", "Cole", "Lee"}[i%5], fmt.Sprintf("P%02d@R.example", i)
+		if last == "Lee" {
+			email = "Lee@R.example"
+		}
+		users = append(users, DirectoryUser{ID: fmt.Sprintf("r_user_%03d", (i*17)%41), FirstName: "Pat", LastName: last,
+			Email: email, CustomAttributes: json.RawMessage(fmt.Sprintf(`{"job_title":"T%d"}`, i))})
+	}
+	btSeed(t, d, btDir{ID: "dir_r", Org: "org_r", Users: users, Groups: []DirectoryGroup{{ID: "grp_r", Name: "R"}},
+		Members: map[string][]string{"grp_r": {"r_user_000", "r_user_001", "r_user_002"}}})
+	if _, err := d.w.Exec(`INSERT INTO admins (id, email, password_hash, created_at, updated_at) VALUES (1, 'a@x', 'h', '', '')`); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, u := range users[:37] {
+		ids = append(ids, u.ID)
+	}
+	if _, err := d.SelectUsers(ctx, 1, "", ids); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SelectGroups(ctx, 1, "", []string{"grp_r"}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := d.r.QueryContext(ctx, `SELECT id, lower(email), json_extract(custom_attributes, '$.job_title') FROM directory_users
+		WHERE id IN (SELECT item_id FROM selections WHERE kind = 'user') OR id IN ('r_user_000', 'r_user_001', 'r_user_002')
+		ORDER BY sort_key, id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for rows.Next() {
+		var id, email, title string
+		if err := rows.Scan(&id, &email, &title); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, id+" "+email+" "+title)
+	}
+	rows.Close()
+	fields := []string{"email", "job_title"}
+	got, err := d.ResolveSelection(ctx, 1, "org_r", fields, map[string]string{"email": "email", "job_title": "custom_attributes.job_title"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var have []string
+	parity := map[int64]bool{}
+	for _, p := range got {
+		have = append(have, p.UserID+" "+p.Values["email"]+" "+p.Values["job_title"])
+		parity[p.PK%2] = true
+	}
+	if len(want) < 37 || !slices.Equal(have, want) {
+		t.Errorf("resolved:\n%s\nwant:\n%s", strings.Join(have, "\n"), strings.Join(want, "\n"))
+	}
+	if !parity[0] || !parity[1] {
+		t.Errorf("the people do not fall into both halves: %v", parity)
 	}
 }

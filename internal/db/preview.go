@@ -3,8 +3,10 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -97,26 +99,51 @@ func selectionSummary(ctx context.Context, q queryer, adminID int64) (SelectionS
 // ResolveSelection resolves the admin's selected people of one organisation,
 // mapping each account field through sources (field → source path). fields
 // must include "email". Ordered by name. people is how many to expect (the
-// summary's count; 0 when unknown): the slice is made that size at once,
-// which saved ~20 ms of growing it for 10,000 people.
+// summary's count; 0 when unknown): the slices are made that size at once,
+// which saved ~20 ms of growing them for 10,000 people.
+//
+// The people are resolved in two halves at once, on two read connections
+// (by the parity of their replica key), and the two name-ordered halves
+// merged: each person costs a dozen scattered B-tree lookups, work the
+// second core otherwise leaves undone. 10,000 people on the bench's
+// replica: 57 ms in one query, 32-35 ms in two.
+//
+// The invite calls it inside its write transaction, before it writes
+// anything the resolution reads: a read transaction begun while the write
+// lock is held sees the last commit, which is what the writer sees.
 func (d *DB) ResolveSelection(ctx context.Context, adminID int64, orgID string, fields []string, sources map[string]string, people int) ([]SelectedPerson, error) {
-	return resolveSelection(ctx, d.r, adminID, orgID, fields, sources, people)
+	query, args, err := resolveQuery(fields, sources)
+	if err != nil {
+		return nil, err
+	}
+	args = append([]any{adminID, adminID}, args...)
+	var halves [2]resolvedHalf
+	var wg sync.WaitGroup
+	for parity := range halves {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			halves[parity] = resolveHalf(ctx, d.r, query, append(args, orgID, parity), len(fields), people/2+1)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(halves[0].err, halves[1].err); err != nil {
+		return nil, err
+	}
+	return mergeHalves(halves[0], halves[1], fields), nil
 }
 
-// ResolveSelectionTx is ResolveSelection inside a write transaction, so the
-// invite sees exactly what it changes.
-func ResolveSelectionTx(ctx context.Context, tx Tx, adminID int64, orgID string, fields []string, sources map[string]string, people int) ([]SelectedPerson, error) {
-	return resolveSelection(ctx, tx, adminID, orgID, fields, sources, people)
-}
-
-func resolveSelection(ctx context.Context, q queryer, adminID int64, orgID string, fields []string, sources map[string]string, people int) ([]SelectedPerson, error) {
+// resolveQuery builds the resolution of one organisation's selected people
+// of one parity; its placeholders are the admin id twice, then the returned
+// arguments, then the organisation and the parity (0 or 1).
+func resolveQuery(fields []string, sources map[string]string) (string, []any, error) {
 	var cols []string
 	var colArgs []any
 	emailExpr, emailArgs := "", []any(nil)
 	for _, f := range fields {
 		e, a, err := SourceExpr(sources[f])
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		if f == "email" {
 			e = "lower(trim(" + e + "))"
@@ -126,7 +153,7 @@ func resolveSelection(ctx context.Context, q queryer, adminID int64, orgID strin
 		colArgs = append(colArgs, a...)
 	}
 	if emailExpr == "" {
-		return nil, fmt.Errorf("db: resolve selection: no email mapping")
+		return "", nil, fmt.Errorf("db: resolve selection: no email mapping")
 	}
 	// The account match: the same directory user first, else the same
 	// email in the organisation (both use a unique index).
@@ -145,22 +172,34 @@ func resolveSelection(ctx context.Context, q queryer, adminID int64, orgID strin
 	LEFT JOIN accounts a1 ON a1.directory_user_id = u.id
 	LEFT JOIN accounts a2 ON a1.id IS NULL AND a2.organization_id = u.organization_id AND a2.email = ` + emailExpr + ` AND a2.email <> ''
 	LEFT JOIN invitations i ON i.account_id = COALESCE(a1.id, a2.id)
-	WHERE u.organization_id = ?
+	WHERE u.organization_id = ? AND u.pk % 2 = ?
 	ORDER BY u.sort_key, u.id`
-	args := []any{adminID, adminID}
-	args = append(args, colArgs...)
-	args = append(args, emailArgs...)
-	args = append(args, orgID)
+	return query, append(colArgs, emailArgs...), nil
+}
+
+// resolvedHalf is one half of a resolution, in name order, with each
+// person's sort key.
+type resolvedHalf struct {
+	people []SelectedPerson
+	keys   []string
+	vals   []string // the mapped values, len(fields) per person
+	err    error
+}
+
+func resolveHalf(ctx context.Context, q queryer, query string, args []any, nFields, people int) (h resolvedHalf) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("db: resolve selection: %w", err)
+		h.err = fmt.Errorf("db: resolve selection: %w", err)
+		return h
 	}
 	defer rows.Close()
-	out := make([]SelectedPerson, 0, max(people, 0))
+	h.people = make([]SelectedPerson, 0, people)
+	h.keys = make([]string, 0, people)
+	h.vals = make([]string, 0, people*nFields)
 	var p SelectedPerson
 	var sortKey, expires string
 	var acct sql.NullInt64
-	vals := make([]string, len(fields))
+	vals := make([]string, nFields)
 	dst := []any{&p.PK, &p.UserID, &p.DirectoryID, &p.OrganizationID, &p.State, &sortKey, &p.Label, &p.Paths}
 	for i := range vals {
 		dst = append(dst, &vals[i])
@@ -168,17 +207,46 @@ func resolveSelection(ctx context.Context, q queryer, adminID int64, orgID strin
 	dst = append(dst, &p.MappedRole, &acct, &p.AccountState, &p.InvitationStatus, &expires)
 	for rows.Next() {
 		if err := rows.Scan(dst...); err != nil {
-			return nil, fmt.Errorf("db: scan selected person: %w", err)
-		}
-		p.Values = make(map[string]string, len(fields))
-		for i, f := range fields {
-			p.Values[f] = vals[i]
+			h.err = fmt.Errorf("db: scan selected person: %w", err)
+			return h
 		}
 		p.AccountID = acct.Int64
 		p.InvitationExpiry = parseTS(expires)
+		h.people = append(h.people, p)
+		h.keys = append(h.keys, sortKey)
+		h.vals = append(h.vals, vals...)
+	}
+	if err := rows.Err(); err != nil {
+		h.err = fmt.Errorf("db: resolve selection: %w", err)
+	}
+	return h
+}
+
+// mergeHalves merges two halves into one list in (sort key, id) order, the
+// order of the query, and gives each person its field values.
+func mergeHalves(a, b resolvedHalf, fields []string) []SelectedPerson {
+	out := make([]SelectedPerson, 0, len(a.people)+len(b.people))
+	take := func(h *resolvedHalf, i int) {
+		p := h.people[i]
+		p.Values = make(map[string]string, len(fields))
+		for j, f := range fields {
+			p.Values[f] = h.vals[i*len(fields)+j]
+		}
 		out = append(out, p)
 	}
-	return out, rows.Err()
+	i, j := 0, 0
+	for i < len(a.people) || j < len(b.people) {
+		fromA := j == len(b.people) || (i < len(a.people) &&
+			(a.keys[i] < b.keys[j] || (a.keys[i] == b.keys[j] && a.people[i].UserID < b.people[j].UserID)))
+		if fromA {
+			take(&a, i)
+			i++
+		} else {
+			take(&b, j)
+			j++
+		}
+	}
+	return out
 }
 
 // ClearSelectionTx empties an admin's selection inside the invite

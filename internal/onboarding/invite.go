@@ -113,17 +113,25 @@ func (s *Service) Invite(ctx context.Context, act Actor, in InviteInput) (Invite
 		if len(orgs) == 0 && res.Gone == 0 {
 			return fmt.Errorf("%w: nothing is selected (it may have been invited already); select people first", ErrInvalid)
 		}
+		// Every organisation is resolved before anything is written: the
+		// resolution reads through the read pool (db.ResolveSelection).
+		plans := make([]invitePlan, len(orgs))
+		for i, org := range orgs {
+			if plans[i], err = s.planInvite(ctx, act, org, sum.People[org], in.Overrides, now, &res); err != nil {
+				return err
+			}
+		}
 		res.BatchID, err = db.InsertBatchTx(ctx, tx, db.InviteBatch{Key: in.Key, AdminID: act.AdminID, OrganizationID: act.OrganizationID, CreatedAt: now})
 		if err != nil {
 			return err
 		}
-		for _, org := range orgs {
-			n, err := s.inviteOrg(ctx, tx, act, org, sum.People[org], in.Overrides, res.BatchID, now, &res)
-			if err != nil {
+		for _, p := range plans {
+			if err := s.writeInvites(ctx, tx, act, p, res.BatchID, now); err != nil {
 				return err
 			}
-			sent += n
+			sent += len(p.todo)
 		}
+		res.Created = sent
 		if err := fault("before-clear"); err != nil {
 			return err
 		}
@@ -153,20 +161,27 @@ func (s *Service) Invite(ctx context.Context, act Actor, in InviteInput) (Invite
 	return res, nil
 }
 
-// inviteOrg invites the selected people of one organisation inside the
-// invite transaction and returns how many were invited.
-func (s *Service) inviteOrg(ctx context.Context, tx db.Tx, act Actor, org string, size int, overrides map[string]string, batchID int64, now time.Time, res *InviteResult) (int, error) {
+// invitePlan is what an invite will write for one organisation: the
+// people to invite and their tokens, index for index.
+type invitePlan struct {
+	org    string
+	rules  orgRules
+	todo   []db.NewInvite
+	tokens []string
+}
+
+// planInvite resolves the selected people of one organisation, applies the
+// rules and counts the skipped and refused ones into res.
+func (s *Service) planInvite(ctx context.Context, act Actor, org string, size int, overrides map[string]string, now time.Time, res *InviteResult) (invitePlan, error) {
 	rules, err := s.loadOrgRules(ctx, org)
 	if err != nil {
-		return 0, err
+		return invitePlan{}, err
 	}
-	people, err := db.ResolveSelectionTx(ctx, tx, act.AdminID, org, fieldKeys(), rules.sources, size)
+	people, err := s.DB.ResolveSelection(ctx, act.AdminID, org, fieldKeys(), rules.sources, size)
 	if err != nil {
-		return 0, err
+		return invitePlan{}, err
 	}
-	// The people to invite and their tokens, index for index.
-	todo := make([]db.NewInvite, 0, len(people))
-	tokens := make([]string, 0, len(people))
+	plan := invitePlan{org: org, rules: rules, todo: make([]db.NewInvite, 0, len(people)), tokens: make([]string, 0, len(people))}
 	for _, p := range classify(people, rules, now) {
 		if p.Paths > 1 {
 			res.Merged++
@@ -186,42 +201,44 @@ func (s *Service) inviteOrg(ctx context.Context, tx db.Tx, act Actor, org string
 		role, overridden := p.Role, false
 		if o := strings.TrimSpace(overrides[p.UserID]); o != "" && o != p.Role {
 			if !rules.hasRole(o) {
-				return 0, fmt.Errorf("%w: the role %q chosen for %s does not exist", ErrInvalid, o, p.Name)
+				return invitePlan{}, fmt.Errorf("%w: the role %q chosen for %s does not exist", ErrInvalid, o, p.Name)
 			}
 			role, overridden = o, true
 		}
 		tok := RandomToken(32)
-		tokens = append(tokens, tok)
+		plan.tokens = append(plan.tokens, tok)
 		a := p.Attr
-		todo = append(todo, db.NewInvite{DirectoryUserID: p.UserID, DirectoryID: p.DirectoryID, OrganizationID: org,
+		plan.todo = append(plan.todo, db.NewInvite{DirectoryUserID: p.UserID, DirectoryID: p.DirectoryID, OrganizationID: org,
 			Email: p.Email, FirstName: a("first_name"), LastName: a("last_name"), DisplayName: a("display_name"),
 			JobTitle: a("job_title"), Department: a("department"), Manager: a("manager"), Location: a("location"),
 			Phone: a("phone"), Role: role, RoleOverridden: overridden, TokenHash: HashToken(tok)})
 	}
-	if len(todo) == 0 {
-		return 0, nil
+	return plan, nil
+}
+
+// writeInvites writes one organisation's plan inside the invite
+// transaction: accounts, invitations, history and emails.
+func (s *Service) writeInvites(ctx context.Context, tx db.Tx, act Actor, plan invitePlan, batchID int64, now time.Time) error {
+	if len(plan.todo) == 0 {
+		return nil
 	}
-	expires := now.Add(rules.ttl)
-	ids, err := db.CreateInvitesTx(ctx, tx, batchID, act.Email, todo, now, expires)
+	expires := now.Add(plan.rules.ttl)
+	ids, err := db.CreateInvitesTx(ctx, tx, batchID, act.Email, plan.todo, now, expires)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if err := fault("after-accounts"); err != nil {
-		return 0, err
+		return err
 	}
-	mail := inviteMail{inviter: act.Email, org: rules.name, expires: expires, html: s.InvitationHTML}
-	mails := make([]db.OutboxEmail, len(todo))
-	for i, p := range todo {
-		m := mail.compose(s.BaseURL, p.DisplayName, tokens[i])
-		m.To, m.OrganizationID, m.Kind = p.Email, org, "invitation"
+	mail := inviteMail{inviter: act.Email, org: plan.rules.name, expires: expires, html: s.InvitationHTML}
+	mails := make([]db.OutboxEmail, len(plan.todo))
+	for i, p := range plan.todo {
+		m := mail.compose(s.BaseURL, p.DisplayName, plan.tokens[i])
+		m.To, m.OrganizationID, m.Kind = p.Email, plan.org, "invitation"
 		m.Ref, m.CreatedAt = strconv.FormatInt(ids[i], 10), now
 		mails[i] = m
 	}
-	if err := db.EnqueueEmailsTx(ctx, tx, mails, now); err != nil {
-		return 0, err
-	}
-	res.Created += len(todo)
-	return len(todo), nil
+	return db.EnqueueEmailsTx(ctx, tx, mails, now)
 }
 
 func decodeResult(b db.InviteBatch) (InviteResult, error) {
