@@ -223,20 +223,29 @@ func (s *Service) writeInvites(ctx context.Context, tx db.Tx, act Actor, plan in
 		return nil
 	}
 	expires := now.Add(plan.rules.ttl)
+	// The emails are composed (text and HTML) on the other core while
+	// SQLite writes the accounts; they need only the invitation ids.
+	mail := inviteMail{inviter: act.Email, org: plan.rules.name, expires: expires, html: s.InvitationHTML}
+	mails := make([]db.OutboxEmail, len(plan.todo))
+	composed := make(chan struct{})
+	go func() {
+		defer close(composed)
+		for i, p := range plan.todo {
+			m := mail.compose(s.BaseURL, p.DisplayName, plan.tokens[i])
+			m.To, m.OrganizationID, m.Kind, m.CreatedAt = p.Email, plan.org, "invitation", now
+			mails[i] = m
+		}
+	}()
 	ids, err := db.CreateInvitesTx(ctx, tx, batchID, act.Email, plan.todo, now, expires)
+	<-composed
 	if err != nil {
 		return err
 	}
 	if err := fault("after-accounts"); err != nil {
 		return err
 	}
-	mail := inviteMail{inviter: act.Email, org: plan.rules.name, expires: expires, html: s.InvitationHTML}
-	mails := make([]db.OutboxEmail, len(plan.todo))
-	for i, p := range plan.todo {
-		m := mail.compose(s.BaseURL, p.DisplayName, plan.tokens[i])
-		m.To, m.OrganizationID, m.Kind = p.Email, plan.org, "invitation"
-		m.Ref, m.CreatedAt = strconv.FormatInt(ids[i], 10), now
-		mails[i] = m
+	for i := range mails {
+		mails[i].Ref = strconv.FormatInt(ids[i], 10)
 	}
 	return db.EnqueueEmailsTx(ctx, tx, mails, now)
 }

@@ -352,6 +352,50 @@ func TestInvite_CreatesAndIsIdempotent(t *testing.T) {
 	}
 }
 
+// In an invite of more people than one INSERT holds, each email goes to
+// its person and names that person's invitation (ref), and its link opens
+// that invitation: the emails, composed while the accounts are written,
+// stay index for index with them.
+func TestInvite_EmailsMatchTheirInvitations(t *testing.T) {
+	f := newInviteFixture(t)
+	seedGroup(t, f, 1234)
+	res, err := f.svc.Invite(f.ctx, f.adminA, InviteInput{Key: "many-key-000000000001"})
+	if err != nil || res.Created != 1234 {
+		t.Fatalf("created %d, %v", res.Created, err)
+	}
+	type mail struct{ to, ref, text string }
+	var mails []mail
+	err = f.d.Tx(f.ctx, func(tx db.Tx) error {
+		rows, err := tx.QueryContext(f.ctx, `SELECT to_addr, ref, text_body FROM outbox WHERE kind = 'invitation'`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m mail
+			if err := rows.Scan(&m.to, &m.ref, &m.text); err != nil {
+				return err
+			}
+			mails = append(mails, m)
+		}
+		return rows.Err()
+	})
+	if err != nil || len(mails) != 1234 {
+		t.Fatalf("%d emails, %v", len(mails), err)
+	}
+	bad := 0
+	for _, m := range mails {
+		link := linkRE.FindStringSubmatch(m.text)
+		if link == nil || f.count(t, `SELECT count(*) FROM invitations i JOIN accounts a ON a.id = i.account_id
+			WHERE i.id = ? AND a.email = ? AND i.token_hash = ?`, m.ref, m.to, HashToken(link[1])) != 1 {
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d emails do not match their invitation", bad, len(mails))
+	}
+}
+
 func TestInvite_NothingSelected(t *testing.T) {
 	f := newInviteFixture(t)
 	if _, err := f.svc.Invite(f.ctx, f.adminA, InviteInput{Key: "nothing-selected-0001"}); !errors.Is(err, ErrInvalid) {
@@ -654,11 +698,14 @@ func collectAll(c prometheus.Collector, out chan<- prometheusMetric) {
 }
 
 // seed10k adds 10,000 active people in one group and selects the group.
-func seed10k(t testing.TB, f *inviteFixture) {
+func seed10k(t testing.TB, f *inviteFixture) { seedGroup(t, f, 10000) }
+
+// seedGroup adds n active people in one group and selects the group.
+func seedGroup(t testing.TB, f *inviteFixture, n int) {
 	t.Helper()
 	err := f.d.Tx(f.ctx, func(tx db.Tx) error {
 		w := f.d.Replica(f.ctx, tx)
-		for j := 0; j < 10000; j++ {
+		for j := 0; j < n; j++ {
 			if err := w.ListUser(db.DirectoryUser{ID: fmt.Sprintf("u%05d", j), DirectoryID: "dir_a", OrganizationID: "org_a",
 				FirstName: "Person", LastName: fmt.Sprint(j), Email: fmt.Sprintf("p%05d@acme.test", j), State: "active",
 				CustomAttributes: json.RawMessage(`{"job_title":"Engineer","department":"R&D","location":"Remote"}`)}, 1); err != nil {
@@ -668,7 +715,7 @@ func seed10k(t testing.TB, f *inviteFixture) {
 		if err := w.ListGroup(db.DirectoryGroup{ID: "g_all", DirectoryID: "dir_a", OrganizationID: "org_a", Name: "All"}, 1); err != nil {
 			return err
 		}
-		for j := 0; j < 10000; j++ {
+		for j := 0; j < n; j++ {
 			if _, err := w.ListMembership(db.Membership{DirectoryID: "dir_a", GroupID: "g_all", UserID: fmt.Sprintf("u%05d", j)}, 1); err != nil {
 				return err
 			}
