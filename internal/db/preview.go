@@ -68,13 +68,16 @@ func SelectionSummaryTx(ctx context.Context, tx Tx, adminID int64) (SelectionSum
 	return selectionSummary(ctx, tx, adminID)
 }
 
+// selectionSummarySQL makes one pass over the picks: each live one counts
+// for its organisation, each selected user (not group member) without a
+// live row is gone. Two placeholders: the admin id twice.
+const selectionSummarySQL = selectionPicks + `
+	SELECT u.organization_id, sum(p.direct), count(DISTINCT p.user_id) FROM picked p
+	LEFT JOIN directory_users u ON u.id = p.user_id AND u.deleted_at IS NULL
+	GROUP BY u.organization_id ORDER BY 1`
+
 func selectionSummary(ctx context.Context, q queryer, adminID int64) (SelectionSummary, error) {
-	// One pass over the picks: each live one counts for its organisation,
-	// each selected user (not group member) without a live row is gone.
-	rows, err := q.QueryContext(ctx, selectionPicks+`
-		SELECT u.organization_id, sum(p.direct), count(DISTINCT p.user_id) FROM picked p
-		LEFT JOIN directory_users u ON u.id = p.user_id AND u.deleted_at IS NULL
-		GROUP BY u.organization_id ORDER BY 1`, adminID, adminID)
+	rows, err := q.QueryContext(ctx, selectionSummarySQL, adminID, adminID)
 	if err != nil {
 		return SelectionSummary{}, fmt.Errorf("db: selection summary: %w", err)
 	}

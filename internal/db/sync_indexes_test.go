@@ -192,3 +192,22 @@ func BenchmarkListMemberships(b *testing.B) {
 		})
 	}
 }
+
+// The selection summary and the resolution of the selected people find
+// each person by id in directory_users_live, which also tells whether they
+// are live, their organisation and (the rowid) their half of the
+// resolution, without reading their row.
+func TestSelectionPlansUseLiveUsersIndex(t *testing.T) {
+	d := openReplicaTest(t)
+	if p := queryPlan(t, d, selectionSummarySQL, 1, 1); !strings.Contains(p, "COVERING INDEX directory_users_live (id=? AND deleted_at=?)") {
+		t.Errorf("summary plan = %s", p)
+	}
+	q, args, err := resolveQuery([]string{"email"}, map[string]string{"email": "email"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args = append(append([]any{1, 1}, args...), "org_1", 0)
+	if p := queryPlan(t, d, q, args...); !strings.Contains(p, "SEARCH u USING INDEX directory_users_live (id=? AND deleted_at=? AND organization_id=?)") {
+		t.Errorf("resolution plan = %s", p)
+	}
+}
