@@ -126,14 +126,14 @@ func (d *DB) ResolveSelection(ctx context.Context, adminID int64, orgID string, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			halves[parity] = resolveHalf(ctx, d.r, query, append(args, orgID, parity), len(fields), people/2+1)
+			halves[parity] = resolveHalf(ctx, d.r, query, append(args, orgID, parity), fields, people/2+1)
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(halves[0].err, halves[1].err); err != nil {
 		return nil, err
 	}
-	return mergeHalves(halves[0], halves[1], fields), nil
+	return mergeHalves(halves[0], halves[1]), nil
 }
 
 // resolveQuery builds the resolution of one organisation's selected people
@@ -185,11 +185,10 @@ func resolveQuery(fields []string, sources map[string]string) (string, []any, er
 type resolvedHalf struct {
 	people []SelectedPerson
 	keys   []string
-	vals   []string // the mapped values, len(fields) per person
 	err    error
 }
 
-func resolveHalf(ctx context.Context, q queryer, query string, args []any, nFields, people int) (h resolvedHalf) {
+func resolveHalf(ctx context.Context, q queryer, query string, args []any, fields []string, people int) (h resolvedHalf) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		h.err = fmt.Errorf("db: resolve selection: %w", err)
@@ -198,11 +197,10 @@ func resolveHalf(ctx context.Context, q queryer, query string, args []any, nFiel
 	defer rows.Close()
 	h.people = make([]SelectedPerson, 0, people)
 	h.keys = make([]string, 0, people)
-	h.vals = make([]string, 0, people*nFields)
 	var p SelectedPerson
 	var sortKey, expires string
 	var acct sql.NullInt64
-	vals := make([]string, nFields)
+	vals := make([]string, len(fields))
 	dst := []any{&p.PK, &p.UserID, &p.DirectoryID, &p.OrganizationID, &p.State, &sortKey, &p.Label, &p.Paths}
 	for i := range vals {
 		dst = append(dst, &vals[i])
@@ -213,11 +211,14 @@ func resolveHalf(ctx context.Context, q queryer, query string, args []any, nFiel
 			h.err = fmt.Errorf("db: scan selected person: %w", err)
 			return h
 		}
+		p.Values = make(map[string]string, len(fields))
+		for i, f := range fields {
+			p.Values[f] = vals[i]
+		}
 		p.AccountID = acct.Int64
 		p.InvitationExpiry = parseTS(expires)
 		h.people = append(h.people, p)
 		h.keys = append(h.keys, sortKey)
-		h.vals = append(h.vals, vals...)
 	}
 	if err := rows.Err(); err != nil {
 		h.err = fmt.Errorf("db: resolve selection: %w", err)
@@ -226,26 +227,17 @@ func resolveHalf(ctx context.Context, q queryer, query string, args []any, nFiel
 }
 
 // mergeHalves merges two halves into one list in (sort key, id) order, the
-// order of the query, and gives each person its field values.
-func mergeHalves(a, b resolvedHalf, fields []string) []SelectedPerson {
+// order of the query.
+func mergeHalves(a, b resolvedHalf) []SelectedPerson {
 	out := make([]SelectedPerson, 0, len(a.people)+len(b.people))
-	take := func(h *resolvedHalf, i int) {
-		p := h.people[i]
-		p.Values = make(map[string]string, len(fields))
-		for j, f := range fields {
-			p.Values[f] = h.vals[i*len(fields)+j]
-		}
-		out = append(out, p)
-	}
 	i, j := 0, 0
 	for i < len(a.people) || j < len(b.people) {
-		fromA := j == len(b.people) || (i < len(a.people) &&
-			(a.keys[i] < b.keys[j] || (a.keys[i] == b.keys[j] && a.people[i].UserID < b.people[j].UserID)))
-		if fromA {
-			take(&a, i)
+		if j == len(b.people) || (i < len(a.people) &&
+			(a.keys[i] < b.keys[j] || (a.keys[i] == b.keys[j] && a.people[i].UserID < b.people[j].UserID))) {
+			out = append(out, a.people[i])
 			i++
 		} else {
-			take(&b, j)
+			out = append(out, b.people[j])
 			j++
 		}
 	}
