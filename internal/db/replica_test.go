@@ -378,6 +378,13 @@ func TestReplicaWriter_ApplyUserEventSameName(t *testing.T) {
 		got.LastEventID != "event_2" || got.JobTitle != "Architect" || got.FirstName != "Ada" {
 		t.Errorf("after new attributes only: %+v", got)
 	}
+
+	// The light update leaves the organisation out: an event that moves
+	// the user (same name) goes through the full upsert.
+	u.OrganizationID, u.LastEventID, u.UpdatedAt = "org_2", "event_3", t0.Add(2*time.Hour)
+	if got = apply(u); got.OrganizationID != "org_2" || got.LastEventID != "event_3" {
+		t.Errorf("after a move: organisation %q, last event %q", got.OrganizationID, got.LastEventID)
+	}
 }
 
 // A group's page finds its members by the sort key their membership copies;
