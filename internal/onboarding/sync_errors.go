@@ -78,6 +78,17 @@ func describeError(kind string, err error, retryAt, lastSuccess time.Time) strin
 	return err.Error()
 }
 
+// laterThan returns now, or the millisecond after prev when now does not
+// come after it at the precision timestamps are stored with (db.ts): the
+// last error and the last success are told apart by which is later, and a
+// poll that fails and one that succeeds can fall in the same millisecond.
+func laterThan(prev, now time.Time) time.Time {
+	if p := prev.Truncate(time.Millisecond); !now.Truncate(time.Millisecond).After(p) {
+		return p.Add(time.Millisecond)
+	}
+	return now
+}
+
 // fail records a sync failure on the directory (in its own transaction),
 // counts it and returns it, as a retryError when WorkOS asked to wait.
 func (s *Syncer) fail(ctx context.Context, st *db.SyncState, err error) error {
@@ -95,7 +106,7 @@ func (s *Syncer) fail(ctx context.Context, st *db.SyncState, err error) error {
 	s.Log.Warn("sync failed", "directory", st.DirectoryID, "phase", st.Phase, "kind", kind, "err", err)
 	next := *st
 	next.LastError = describeError(kind, err, retryAt, st.LastSuccessAt)
-	next.LastErrorKind, next.LastErrorAt, next.LastPollAt = kind, now, now
+	next.LastErrorKind, next.LastErrorAt, next.LastPollAt = kind, laterThan(st.LastSuccessAt, now), now
 	werr := s.DB.Tx(ctx, func(tx db.Tx) error { return s.DB.Replica(ctx, tx).PutSyncState(next) })
 	if werr == nil {
 		*st = next

@@ -99,7 +99,7 @@ func (s *Syncer) applyPage(ctx context.Context, st *db.SyncState, p eventPage, m
 			}
 		}
 		now := s.now()
-		next.LastPollAt, next.LastSuccessAt = now, now
+		next.LastPollAt, next.LastSuccessAt = now, laterThan(next.LastErrorAt, now)
 		if !more {
 			next.CaughtUpAt = now
 		}

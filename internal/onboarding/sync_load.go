@@ -299,7 +299,7 @@ func (s *Syncer) commitLoad(ctx context.Context, st *db.SyncState, fn func(w *db
 				return err
 			}
 		}
-		next.LastSuccessAt = s.now()
+		next.LastSuccessAt = laterThan(next.LastErrorAt, s.now())
 		return w.PutSyncState(next)
 	})
 	if err != nil {

@@ -417,6 +417,10 @@ func TestSyncer_ErrorsInPlainWords(t *testing.T) {
 	syncUntil(t, s, 1)
 	ctx := context.Background()
 	dir := ts.sb.State().Directories[0].ID
+	// The clock stands still: the failures and the success below happen
+	// at one instant, and still in order.
+	frozen := time.Now().UTC()
+	s.Now = func() time.Time { return frozen }
 	// A wrong key.
 	s.API = dirsync.New(dirsync.Config{BaseURL: ts.srv.URL, APIKey: "sk_test_wrong", Sleep: fastSleep})
 	if err := s.SyncDirectory(ctx, dir); err == nil {
