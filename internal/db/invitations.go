@@ -157,7 +157,7 @@ const insertChunk = 500
 // arguments and steps it in one cgo call, an Exec's with one call per
 // argument (9,000 for a chunk of accounts). Query runs the statement at
 // once and reports its error; the rows are empty. Paired runs of the
-// bench's invite: 319-344 ms against 326-368.
+// bench's invite: 319-344 ms against 324-359.
 func insertRows(ctx context.Context, tx Tx, head, row string, n int, args func(i int, a []any) []any) error {
 	build := func(rows int) string {
 		var b strings.Builder

@@ -111,3 +111,28 @@ func TestEnqueueEmailsTx_Chunks(t *testing.T) {
 		t.Errorf("%d emails after the failed batch, want %d", len(list), n)
 	}
 }
+
+// A row a unique index refuses, in the second chunk of an invite's INSERTs
+// (run through Query), fails CreateInvitesTx, and the transaction keeps
+// nothing of the chunks before it.
+func TestCreateInvitesTx_RefusedRowFailsTheLot(t *testing.T) {
+	d, ctx := openAccountsDB(t)
+	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	people := make([]NewInvite, insertChunk+2)
+	for i := range people {
+		people[i] = NewInvite{DirectoryUserID: fmt.Sprintf("u%d", i), DirectoryID: "dir_oa", OrganizationID: "oa",
+			Email: fmt.Sprintf("p%d@oa.test", i), Role: "member", TokenHash: fmt.Sprintf("h%d", i)}
+	}
+	people[insertChunk+1].Email = people[3].Email // accounts_org_email refuses it
+	err := d.Tx(ctx, func(tx Tx) error {
+		_, err := CreateInvitesTx(ctx, tx, 0, "admin@x.test", people, now, now.Add(time.Hour))
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "UNIQUE") {
+		t.Fatalf("err = %v, want a UNIQUE constraint error", err)
+	}
+	var n int
+	if err := d.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM invitations)`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d accounts and invitations kept (%v)", n, err)
+	}
+}

@@ -79,7 +79,7 @@ const readerMmapSize = 1 << 30
 // on, as go-sqlite3 leaves them, every allocation and free inside SQLite
 // takes one process-wide mutex to count bytes nobody reads here: locking
 // was a tenth of the CPU samples of the invite. Paired runs of the bench's
-// invite on copies of one replica: 334-367 → 321-342 ms (with _mutex=no,
+// invite on copies of one replica: 358-379 → 321-342 ms (with _mutex=no,
 // see dsn). Set before any connection opens: SQLite reads it when it
 // initializes, at the first open.
 func init() {
