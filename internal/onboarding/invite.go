@@ -104,7 +104,7 @@ func (s *Service) Invite(ctx context.Context, act Actor, in InviteInput) (Invite
 		if !errors.Is(err, db.ErrNotFound) {
 			return err
 		}
-		sum, err := db.SelectionSummaryTx(ctx, tx, act.AdminID)
+		sum, err := s.DB.SelectionSummary(ctx, act.AdminID)
 		if err != nil {
 			return err
 		}
@@ -114,7 +114,8 @@ func (s *Service) Invite(ctx context.Context, act Actor, in InviteInput) (Invite
 			return fmt.Errorf("%w: nothing is selected (it may have been invited already); select people first", ErrInvalid)
 		}
 		// Every organisation is resolved before anything is written: the
-		// resolution reads through the read pool (db.ResolveSelection).
+		// summary and the resolution read through the read pool
+		// (db.ResolveSelection).
 		plans := make([]invitePlan, len(orgs))
 		for i, org := range orgs {
 			if plans[i], err = s.planInvite(ctx, act, org, sum.People[org], in.Overrides, now, &res); err != nil {
