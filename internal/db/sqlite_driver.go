@@ -126,7 +126,8 @@ func plannerStability(c *sqlite3.SQLiteConn, set int) (int, error) {
 	return int(C.qpsg(h, C.int(set))), nil
 }
 
-// connectionMutex reports whether a connection has a mutex of its own.
+// connectionMutex reports whether a connection has a mutex of its own
+// (for the tests, which cannot call C themselves).
 func connectionMutex(c *sqlite3.SQLiteConn) (bool, error) {
 	h, err := sqliteHandle(c)
 	if err != nil {
@@ -136,7 +137,7 @@ func connectionMutex(c *sqlite3.SQLiteConn) (bool, error) {
 }
 
 // sqliteMemoryUsed is SQLite's count of the bytes it holds: 0 while its
-// memory statistics are off.
+// memory statistics are off (for the tests).
 func sqliteMemoryUsed() int64 { return int64(C.memory_used()) }
 
 // sqliteHandle is the connection's sqlite3 handle, which go-sqlite3 keeps

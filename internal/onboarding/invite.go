@@ -90,7 +90,6 @@ func (s *Service) Invite(ctx context.Context, act Actor, in InviteInput) (Invite
 	}
 	now := s.now()
 	res := InviteResult{Skipped: map[string]int{}, Refused: map[string]int{}}
-	var sent int
 	err := s.DB.BulkTx(ctx, func(tx db.Tx) error {
 		b, err := db.BatchByKeyTx(ctx, tx, in.Key)
 		if err == nil {
@@ -130,9 +129,8 @@ func (s *Service) Invite(ctx context.Context, act Actor, in InviteInput) (Invite
 			if err := s.writeInvites(ctx, tx, act, p, res.BatchID, now); err != nil {
 				return err
 			}
-			sent += len(p.todo)
+			res.Created += len(p.todo)
 		}
-		res.Created = sent
 		if err := fault("before-clear"); err != nil {
 			return err
 		}
@@ -157,7 +155,7 @@ func (s *Service) Invite(ctx context.Context, act Actor, in InviteInput) (Invite
 	}
 	if !res.Replayed {
 		res.CreatedAt = now
-		invitesCreated.Add(float64(sent))
+		invitesCreated.Add(float64(res.Created))
 	}
 	return res, nil
 }
@@ -225,12 +223,14 @@ func (s *Service) writeInvites(ctx context.Context, tx db.Tx, act Actor, plan in
 	}
 	expires := now.Add(plan.rules.ttl)
 	// The emails are composed (text and HTML) on the other core while
-	// SQLite writes the accounts; they need only the invitation ids.
+	// SQLite writes the accounts; they need only the invitation ids. A
+	// panic there is raised again here, where the transaction rolls back
+	// and the web server's recovery answers, instead of ending the process.
 	mail := inviteMail{inviter: act.Email, org: plan.rules.name, expires: expires, html: s.InvitationHTML}
 	mails := make([]db.OutboxEmail, len(plan.todo))
-	composed := make(chan struct{})
+	composed := make(chan any, 1)
 	go func() {
-		defer close(composed)
+		defer func() { composed <- recover() }()
 		for i, p := range plan.todo {
 			m := mail.compose(s.BaseURL, p.DisplayName, plan.tokens[i])
 			m.To, m.OrganizationID, m.Kind, m.CreatedAt = p.Email, plan.org, "invitation", now
@@ -238,7 +238,9 @@ func (s *Service) writeInvites(ctx context.Context, tx db.Tx, act Actor, plan in
 		}
 	}()
 	ids, err := db.CreateInvitesTx(ctx, tx, batchID, act.Email, plan.todo, now, expires)
-	<-composed
+	if p := <-composed; p != nil {
+		panic(p)
+	}
 	if err != nil {
 		return err
 	}

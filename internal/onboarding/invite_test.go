@@ -436,6 +436,28 @@ func TestInvite_AllOrNothing(t *testing.T) {
 	}
 }
 
+// A panic while composing the emails (on their own goroutine) reaches the
+// caller, as one in the transaction would, and the invite is rolled back:
+// the process does not end and nothing is half-written.
+func TestInvite_PanicWhileComposingRollsBack(t *testing.T) {
+	f := newInviteFixture(t)
+	f.standard(t)
+	f.svc.InvitationHTML = func(InvitationEmail) (string, error) { panic("render exploded") }
+	func() {
+		defer func() {
+			if r := recover(); r != "render exploded" {
+				t.Errorf("recovered %v, want the render's panic", r)
+			}
+		}()
+		_, _ = f.svc.Invite(f.ctx, f.adminA, InviteInput{Key: "panic-key-00000000001"})
+	}()
+	for _, tbl := range []string{"accounts", "invitations", "outbox", "invite_batches"} {
+		if n := f.count(t, `SELECT count(*) FROM `+tbl); n != 0 {
+			t.Errorf("%s has %d rows after a panicking invite", tbl, n)
+		}
+	}
+}
+
 func TestInvite_BadOverrideChangesNothing(t *testing.T) {
 	f := newInviteFixture(t)
 	f.standard(t)
